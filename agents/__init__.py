@@ -1,0 +1,1 @@
+"""The imperative shell of DistillWatch: Faust app, agents, CLI and Kafka I/O."""

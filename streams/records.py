@@ -1,0 +1,137 @@
+"""Typed records that travel on DistillWatch topics.
+
+Every record is a frozen, slotted dataclass so the detection core can pass
+them around cheaply and can never mutate an input by accident.  The JSON
+Schemas in ``schemas/`` are the wire contract; these classes are the in-memory
+form that ``streams.codecs`` produces after validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+ResponseFormat = Literal["text", "json_object", "json_schema"]
+AlertKind = Literal[
+    "coordinated_cluster", "template_campaign", "account_extraction", "signature_match"
+]
+Severity = Literal["low", "medium", "high", "critical"]
+ActionKind = Literal["watch", "throttle", "degrade", "block"]
+
+REQUEST_EVENT_VERSION = 1
+ALERT_VERSION = 1
+ACTION_VERSION = 1
+SIGNATURE_VERSION = 1
+DEAD_LETTER_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PromptFingerprint:
+    """Stands in for prompt text when a gateway runs in privacy mode.
+
+    The gateway computes it with ``streams.fingerprint`` so raw prompts never
+    leave its boundary while the detector still sees templates and shingles.
+    """
+
+    template_id: str
+    minhash: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEvent:
+    """One API call as published by the gateway (request event v1).
+
+    ``ts`` and ``account_created_at`` are epoch seconds (UTC) after decoding:
+    the core only ever does arithmetic on event time.
+    """
+
+    event_id: str
+    ts: float
+    account_id: str
+    org_id: str
+    api_key_id: str
+    ip: str
+    asn: int
+    country: str
+    user_agent: str
+    model: str
+    endpoint: str
+    prompt: str | None
+    system_prompt: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    response_format: ResponseFormat
+    temperature: float
+    n: int
+    stream: bool
+    status: int
+    latency_ms: float
+    account_created_at: float | None = None
+    payment_fingerprint: str | None = None
+    prompt_fingerprint: PromptFingerprint | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A finding for SOC tooling (alert v1).
+
+    ``alert_id`` is derived from the finding, never from wall clock or
+    process identity, so live, replay and a restarted worker agree on it;
+    ``revision`` grows as the finding is updated (e.g. a cluster gains members).
+    """
+
+    alert_id: str
+    revision: int
+    ts: float
+    kind: AlertKind
+    severity: Severity
+    score: float
+    accounts: tuple[str, ...]
+    cluster_id: str | None
+    evidence: dict[str, Any]
+    signatures: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Adaptive response recommended to the gateway (action v1)."""
+
+    action_id: str
+    ts: float
+    account_id: str
+    action: ActionKind
+    reason: str
+    expires_at: float
+    alert_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """A shared detection signature (signature v1), hot-swappable in-stream.
+
+    ``deleted`` marks a tombstone so a compacted topic can retract a signature.
+    """
+
+    signature_id: str
+    source: str
+    confidence: float
+    template_hashes: tuple[str, ...] = ()
+    prompt_patterns: tuple[str, ...] = ()
+    infrastructure: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    behaviour: dict[str, float] = field(default_factory=dict)
+    description: str = ""
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record the detector refused, kept byte-for-byte with the reason (dead-letter v1)."""
+
+    reason: str
+    detail: str
+    original: bytes
+    source_topic: str | None = None
+    source_partition: int | None = None
+    source_offset: int | None = None
+    ts: float | None = None
