@@ -1,8 +1,9 @@
 """The ``distillwatch`` command line.
 
 Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
-``run(args) -> int``; modules are imported only when their subcommand runs so
-``distillwatch --help`` stays fast and a tool never pays for Faust's import.
+``run(args) -> int``.  Those modules keep heavy imports (Faust, confluent-kafka,
+numpy) inside ``run`` so building the parser stays cheap and a tool never pays
+for Faust's import.
 """
 
 from __future__ import annotations
