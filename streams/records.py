@@ -79,6 +79,10 @@ class Alert:
     ``alert_id`` is derived from the finding, never from wall clock or
     process identity, so live, replay and a restarted worker agree on it;
     ``revision`` grows as the finding is updated (e.g. a cluster gains members).
+    ``evidence`` holds JSON-ready values (numpy numbers and arrays are written
+    as JSON numbers and lists; documented keys in schemas/alert.v1.json); its
+    ``time_span`` ``first``/``last`` are epoch seconds like every in-memory
+    timestamp, and the codec writes them as RFC 3339 text.
     """
 
     alert_id: str
@@ -126,7 +130,11 @@ class Signature:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A record the detector refused, kept byte-for-byte with the reason (dead-letter v1)."""
+    """A record the detector refused, kept byte-for-byte with the reason (dead-letter v1).
+
+    ``ts`` is the broker timestamp of the refused record when known: a record
+    that failed to decode has no trustworthy event time.
+    """
 
     reason: str
     detail: str

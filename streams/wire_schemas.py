@@ -1,0 +1,46 @@
+"""Access to the JSON Schemas in ``schemas/``, the single source of truth of the wire contract.
+
+``schemas/`` is a top-level folder next to ``streams/``, not a package, so it is
+found relative to this file: that holds in a checkout, in an editable install,
+and in a wheel that ships ``schemas/`` next to ``streams/`` in site-packages.
+
+fastjsonschema generates draft-07 code even for draft 2020-12 documents, so the
+schemas restrict themselves to keywords whose meaning is the same in both
+drafts (``tests/test_schemas.py`` enforces this); a 2020-12-only keyword would
+otherwise be ignored without a warning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import orjson
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+# Wire name ("<record type>.v<version>") of every record type, by record type.
+SCHEMA_NAMES = ("request_event.v1", "alert.v1", "action.v1", "signature.v1", "dead_letter.v1")
+
+Validator = Callable[[Any], Any]
+
+
+def schema_path(name: str) -> Path:
+    """File holding the schema of wire name ``name``, e.g. ``alert.v1``."""
+    return SCHEMA_DIR / f"{name}.json"
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """The parsed schema document of wire name ``name``."""
+    return orjson.loads(schema_path(name).read_bytes())
+
+
+def compile_validator(name: str) -> Validator:
+    """A fastjsonschema validator for wire name ``name``.
+
+    Defaults are not filled in: a validated record must stay exactly what the
+    producer sent, or unknown-field passthrough and dead letters would lie.
+    """
+    return fastjsonschema.compile(load_schema(name), use_default=False)
