@@ -1,0 +1,55 @@
+# Developer entry points. Everything runs from the project's virtualenv (.venv) and the local
+# broker of infra/kafka; nothing needs Docker.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KAFKACTL := infra/kafka/kafkactl
+WITH_KAFKA := infra/with-kafka
+
+export DISTILLWATCH_KAFKA_PORT ?= 9092
+export DISTILLWATCH_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(DISTILLWATCH_KAFKA_PORT)
+
+.PHONY: venv kafka-up kafka-down kafka-status kafka-reset topics lint test demo
+
+venv: $(STAMP)
+
+# Reinstalls whenever pyproject.toml changes (dependencies, entry points).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	  || { echo "make: $(PYTHON) is older than 3.11; set PYTHON=python3.11 or newer" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+kafka-up:
+	@$(KAFKACTL) start
+
+kafka-down:
+	@$(KAFKACTL) stop
+
+kafka-status:
+	@$(KAFKACTL) status
+
+kafka-reset:
+	@$(KAFKACTL) reset
+
+topics: $(STAMP)
+	$(BIN)/distillwatch topics
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# Lint and the whole suite against a real broker: started for the run if it was not running,
+# and stopped again afterwards only then. Exits with pytest's code (or ruff's if only it failed).
+test: $(STAMP)
+	@$(WITH_KAFKA) bash -c '\
+	  $(BIN)/distillwatch topics || exit $$?; \
+	  $(BIN)/ruff check .; lint=$$?; \
+	  $(BIN)/pytest; tests=$$?; \
+	  if [ $$tests -ne 0 ]; then exit $$tests; fi; exit $$lint'
+
+demo: $(STAMP)
+	@$(WITH_KAFKA) bash -c '$(BIN)/distillwatch topics && $(BIN)/python -m agents.roundtrip'

@@ -1,0 +1,70 @@
+"""Records travel through the real broker, keyed the way the Java clients and Faust key them."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from agents.roundtrip import round_trip, sample_events, to_wire
+
+pytestmark = pytest.mark.kafka
+
+
+def read_all(bootstrap: str, topic: str, partitions: int, expected: int, timeout: float = 20.0):
+    """Records of ``topic`` from the start, until ``expected`` arrived or the deadline passed."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": f"reader-{topic}", "enable.auto.commit": False}
+    )
+    consumer.assign([TopicPartition(topic, partition, 0) for partition in range(partitions)])
+    records = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < expected and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and message.error() is None:
+                records.append((message.partition(), message.key(), message.value()))
+    finally:
+        consumer.close()
+    return records
+
+
+def test_keyed_records_land_on_the_partition_java_murmur2_picks(kafka_bootstrap, make_topic):
+    partitions = 6
+    topic = make_topic(partitions=partitions)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "partitioner": "murmur2_random"})
+    delivered: dict[bytes, int] = {}
+
+    def on_delivery(error, message):
+        assert error is None, error
+        delivered[message.key()] = message.partition()
+
+    keys = [f"acct-{index}".encode() for index in range(120)]
+    for key in keys:
+        producer.produce(topic, key=key, value=b"v:" + key, on_delivery=on_delivery)
+    assert producer.flush(20) == 0
+
+    java_partitioner = DefaultPartitioner()
+    all_partitions = list(range(partitions))
+    expected = {key: java_partitioner(key, all_partitions, all_partitions) for key in keys}
+    assert delivered == expected
+    assert len(set(delivered.values())) == partitions  # the keys really spread out
+
+    records = read_all(kafka_bootstrap, topic, partitions, expected=len(keys))
+    assert sorted(records) == sorted((expected[key], key, b"v:" + key) for key in keys)
+
+
+def test_demo_round_trip_reads_back_exactly_what_it_produced(kafka_bootstrap, make_topic):
+    topic = make_topic(partitions=4)
+    events = sample_events(9, start_ts=1_700_000_000.0)
+
+    records = round_trip(kafka_bootstrap, topic, events, timeout=20)
+
+    assert sorted(value for *_, value in records) == sorted(to_wire(event) for event in events)
+    by_account = {}
+    for partition, _offset, key, _value in records:
+        by_account.setdefault(key, set()).add(partition)
+    assert sorted(by_account) == [b"acct-0", b"acct-1", b"acct-2"]
+    assert all(len(partitions) == 1 for partitions in by_account.values())
