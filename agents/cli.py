@@ -15,6 +15,9 @@ import sys
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("agents.topics", "apply infra/topics.toml to the broker (idempotent)"),
+    "simulate": ("agents.simulate", "generate seeded labelled traffic to files or Kafka"),
+    "replay": ("agents.replay", "run the detector over a file or a topic range"),
+    "evaluate": ("agents.evaluate", "replay labelled traffic and score the alerts"),
 }
 
 
