@@ -1,0 +1,151 @@
+"""Score alerts against a simulation's ground truth, account by account.
+
+An account is predicted positive when any alert (any kind, any revision)
+names it.  Attack accounts are the positives; hard negatives count as
+negatives exactly like benign accounts, and get their own false-positive rate
+because they are what a detector is tempted to flag.
+
+Ratios with an empty denominator (precision with nothing flagged, recall with
+no attack accounts, a rate over an empty label) are reported as 0.0, so the
+numbers stay JSON and comparable across runs.
+
+Time to detection of a campaign is event time from the campaign's start to
+the earliest alert naming one of its accounts (never negative).  A campaign
+that is never detected has ``ttd_s`` None in ``campaigns`` and counts as
+infinitely late in the aggregates: ``median_ttd_s`` and ``p90_ttd_s`` are
+nearest-rank percentiles ("the time by which half / 90 % of the campaigns had
+been detected"), and are None when that rank falls on an undetected campaign.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from streams.codecs import CodecError, decode_alert
+from streams.records import Alert
+from streams.timeparse import parse_timestamp
+
+ATTACK = "attack"
+BENIGN = "benign"
+HARD_NEGATIVE = "hard_negative"
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def nearest_rank(values: Iterable[float], q: float) -> float:
+    """The smallest value with at least a fraction ``q`` of ``values`` at or below it."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.inf
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def _finite(value: float) -> float | None:
+    return None if math.isinf(value) else value
+
+
+def evaluate(alerts: Iterable[Alert], labels: Mapping[str, Any]) -> dict[str, Any]:
+    """Account-level detection quality of ``alerts`` on a simulation's ``labels``."""
+    truth: Mapping[str, Mapping[str, Any]] = labels["accounts"]
+    flagged: set[str] = set()
+    unknown: set[str] = set()
+    first_alert: dict[str, float] = {}
+    records = 0
+    kinds: dict[str, set[str]] = {}
+    for alert in alerts:
+        records += 1
+        kinds.setdefault(alert.kind, set()).add(alert.alert_id)
+        for account in alert.accounts:
+            if account not in truth:
+                unknown.add(account)
+                continue
+            flagged.add(account)
+            if alert.ts < first_alert.get(account, math.inf):
+                first_alert[account] = alert.ts
+
+    by_label = Counter(entry["label"] for entry in truth.values())
+    flagged_by_label = Counter(truth[a]["label"] for a in flagged)
+    tp = flagged_by_label[ATTACK]
+    fp = len(flagged) - tp
+    fn = by_label[ATTACK] - tp
+    tn = len(truth) - tp - fp - fn
+    precision = _ratio(tp, tp + fp)
+    recall = _ratio(tp, tp + fn)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+    populations: dict[str, dict[str, int]] = {}
+    for account, entry in truth.items():
+        row = populations.setdefault(entry["population"], {"accounts": 0, "flagged": 0})
+        row["accounts"] += 1
+        row["flagged"] += account in flagged
+    false_positives = Counter(
+        truth[a]["population"] for a in flagged if truth[a]["label"] != ATTACK
+    )
+
+    campaigns: dict[str, dict[str, Any]] = {}
+    delays: list[float] = []
+    members: dict[str, list[str]] = {cid: [] for cid in labels.get("campaigns", {})}
+    for account, entry in truth.items():
+        if entry["label"] == ATTACK and entry.get("campaign") is not None:
+            members.setdefault(entry["campaign"], []).append(account)
+    for cid, accounts in sorted(members.items()):
+        start = parse_timestamp(labels["campaigns"][cid]["start"])
+        detected = [first_alert[a] for a in accounts if a in first_alert]
+        ttd = max(0.0, min(detected) - start) if detected else None
+        delays.append(math.inf if ttd is None else ttd)
+        campaigns[cid] = {
+            "accounts": len(accounts),
+            "flagged": sum(a in flagged for a in accounts),
+            "recall": _ratio(sum(a in flagged for a in accounts), len(accounts)),
+            "ttd_s": ttd,
+        }
+
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "benign_fpr": _ratio(flagged_by_label[BENIGN], by_label[BENIGN]),
+        "hard_negative_fpr": _ratio(flagged_by_label[HARD_NEGATIVE], by_label[HARD_NEGATIVE]),
+        "campaign_recall": {cid: row["recall"] for cid, row in campaigns.items()},
+        "median_ttd_s": _finite(nearest_rank(delays, 0.5)) if delays else None,
+        "p90_ttd_s": _finite(nearest_rank(delays, 0.9)) if delays else None,
+        "campaigns": campaigns,
+        "counts": {
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": tn,
+            "accounts_by_label": dict(sorted(by_label.items())),
+            "flagged_by_label": dict(sorted(flagged_by_label.items())),
+            "unknown_accounts_flagged": len(unknown),
+        },
+        "alerts": {
+            "records": records,
+            "distinct": sum(len(ids) for ids in kinds.values()),
+            "by_kind": {kind: len(ids) for kind, ids in sorted(kinds.items())},
+        },
+        "false_positives_by_population": dict(sorted(false_positives.items())),
+        "populations": dict(sorted(populations.items())),
+    }
+
+
+def alerts_from_jsonl(lines: Iterable[bytes]) -> list[Alert]:
+    """Decode an alerts JSONL stream (one alert v1 per line; blank lines skipped).
+
+    Raises ``CodecError`` naming the line of the first record that is not a valid
+    alert: a scoring run on a corrupted file must stop, not score a subset.
+    """
+    alerts = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            alerts.append(decode_alert(line.rstrip(b"\r\n")))
+        except CodecError as exc:
+            raise CodecError(exc.reason, f"line {number}: {exc.detail}") from exc
+    return alerts

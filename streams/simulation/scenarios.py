@@ -1,0 +1,101 @@
+"""Named traffic mixes: who is on the API, for how long, and which campaigns run.
+
+Campaign start times are fractions of the scenario length so a shortened run
+(``--hours``) keeps every campaign, started at the same relative point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignPlan:
+    """One campaign in a scenario: its id, kind (see ``populations.CAMPAIGN_KINDS``) and timing."""
+
+    cid: str
+    kind: str
+    accounts: int
+    start_frac: float
+    ramp_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """Population sizes of one scenario; ``start`` is RFC 3339 UTC."""
+
+    name: str
+    description: str
+    hours: float
+    start: str
+    ordinary_users: int
+    ide_developers: int
+    chat_apps: tuple[str, ...]
+    template_products: tuple[str, ...]
+    eval_harnesses: int
+    labelling_jobs: int
+    company_employees: int
+    power_users: int
+    campaigns: tuple[CampaignPlan, ...]
+
+
+_ALL_APPS = ("general", "tutor", "support", "writer")
+_ALL_PRODUCTS = ("invoice", "triage", "copy", "review")
+
+SCENARIOS: dict[str, Scenario] = {
+    "default": Scenario(
+        name="default",
+        description="Six hours of mixed traffic with three distillation campaigns, one of them "
+        "using harvested ordinary prompts.",
+        hours=6.0,
+        start="2025-03-04T12:00:00Z",
+        ordinary_users=3000,
+        ide_developers=300,
+        chat_apps=_ALL_APPS,
+        template_products=_ALL_PRODUCTS,
+        eval_harnesses=4,
+        labelling_jobs=1,
+        company_employees=150,
+        power_users=3,
+        campaigns=(
+            CampaignPlan("A", "wrappers", 500, 0.1, 2400.0),
+            CampaignPlan("B", "system_prompt", 300, 0.3, 1800.0),
+            CampaignPlan("C", "harvested", 150, 0.45, 1500.0),
+        ),
+    ),
+    "small": Scenario(
+        name="small",
+        description="Twenty minutes, a tenth of the accounts: for fast tests.",
+        hours=1 / 3,
+        start="2025-03-04T12:00:00Z",
+        ordinary_users=200,
+        ide_developers=20,
+        chat_apps=("general",),
+        template_products=("invoice",),
+        eval_harnesses=2,
+        labelling_jobs=1,
+        company_employees=20,
+        power_users=1,
+        campaigns=(
+            CampaignPlan("A", "wrappers", 40, 0.1, 180.0),
+            CampaignPlan("B", "system_prompt", 25, 0.3, 180.0),
+            CampaignPlan("C", "harvested", 15, 0.45, 150.0),
+        ),
+    ),
+    "harvested": Scenario(
+        name="harvested",
+        description="The default background with only the hardest campaign: harvested "
+        "ordinary prompts, no wrapper, caught only by behaviour and infrastructure.",
+        hours=6.0,
+        start="2025-03-04T12:00:00Z",
+        ordinary_users=3000,
+        ide_developers=300,
+        chat_apps=_ALL_APPS,
+        template_products=_ALL_PRODUCTS,
+        eval_harnesses=4,
+        labelling_jobs=1,
+        company_employees=150,
+        power_users=3,
+        campaigns=(CampaignPlan("C", "harvested", 150, 0.2, 1500.0),),
+    ),
+}
