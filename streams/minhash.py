@@ -1,0 +1,124 @@
+"""MinHash signatures and LSH band keys over hashed shingles.
+
+Every hash here is an unkeyed BLAKE2b digest or fixed integer arithmetic, so a
+signature computed by a gateway, a live worker and a forensic replay in
+another process is bit-for-bit the same (Python's ``hash()`` is salted per
+process and must never reach an id).  The permutations are multiply-shift
+hashes ``(a * x + b) mod 2**64 >> 32`` with odd 64-bit ``a``: a 2-universal
+family that needs no modulo, evaluated for all shingles at once with numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from functools import lru_cache
+
+import numpy as np
+
+MAX_HASH = np.uint32(0xFFFFFFFF)
+"""Sentinel value: a signature made only of it stands for the empty shingle set."""
+
+_SHIFT32 = np.uint64(32)
+_MIX_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+@lru_cache(maxsize=1 << 16)
+def stable_hash64(token: str) -> int:
+    """64-bit BLAKE2b of a token; cached because prompt vocabularies repeat heavily."""
+    return int.from_bytes(
+        hashlib.blake2b(token.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little"
+    )
+
+
+def hash_tokens(tokens: Iterable[str]) -> np.ndarray:
+    """Stable 64-bit hashes of tokens as a uint64 array."""
+    return np.fromiter((stable_hash64(t) for t in tokens), dtype=np.uint64)
+
+
+def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
+    """Hashes of all contiguous n-grams, mixed from the token hashes without re-hashing text.
+
+    Hashing each token once and combining with a multiply-xorshift mix keeps
+    shingling vectorised; the mix is position-sensitive so ``a b`` != ``b a``.
+    """
+    if n < 1:
+        raise ValueError("n-gram size must be >= 1")
+    count = hashes.shape[0] - n + 1
+    if count <= 0:
+        return np.empty(0, dtype=np.uint64)
+    if n == 1:
+        return hashes.copy()
+    acc = hashes[:count].copy()
+    with np.errstate(over="ignore"):
+        for offset in range(1, n):
+            acc = acc * _MIX_MULT + hashes[offset : offset + count]
+            acc ^= acc >> np.uint64(29)
+    return acc
+
+
+class MinHasher:
+    """Fixed family of ``num_perm`` hash permutations, seeded deterministically.
+
+    The coefficients come from a seeded numpy ``Generator`` (PCG64 is stable
+    across platforms and numpy versions), so the same ``(num_perm, seed)``
+    always yields the same signatures.
+    """
+
+    __slots__ = ("_a", "_b", "num_perm", "seed")
+
+    def __init__(self, num_perm: int = 64, seed: int = 1) -> None:
+        if num_perm < 1:
+            raise ValueError("num_perm must be >= 1")
+        self.num_perm = num_perm
+        self.seed = seed
+        rng = np.random.Generator(np.random.PCG64(seed))
+        self._a = rng.integers(0, 1 << 64, size=(num_perm, 1), dtype=np.uint64) | np.uint64(1)
+        self._b = rng.integers(0, 1 << 64, size=(num_perm, 1), dtype=np.uint64)
+
+    def empty(self) -> np.ndarray:
+        """The sentinel signature of an empty set."""
+        return np.full(self.num_perm, MAX_HASH, dtype=np.uint32)
+
+    def signature_from_hashes(self, hashes: np.ndarray) -> np.ndarray:
+        """Signature of a set given as 64-bit hashes (duplicates are harmless)."""
+        if hashes.size == 0:
+            return self.empty()
+        x = hashes.astype(np.uint64, copy=False)[None, :]
+        with np.errstate(over="ignore"):
+            perm = (self._a * x + self._b) >> _SHIFT32  # wraps mod 2**64 by design
+        return perm.min(axis=1).astype(np.uint32)
+
+    def signature(self, tokens: Iterable[str]) -> np.ndarray:
+        """uint32 signature of a set of shingles; the empty set gives ``empty()``."""
+        return self.signature_from_hashes(hash_tokens(tokens))
+
+
+def jaccard_estimate(a: np.ndarray, b: np.ndarray) -> float:
+    """Fraction of agreeing slots, an unbiased estimate of the Jaccard index.
+
+    Two empty-set signatures agree everywhere (1.0); an empty set against a
+    non-empty one agrees nowhere in practice (0.0).
+    """
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.shape != b.shape or a.ndim != 1 or a.size == 0:
+        raise ValueError(f"signatures must be equal-length 1-d arrays, got {a.shape} and {b.shape}")
+    return float(np.count_nonzero(a == b)) / a.size
+
+
+def band_keys(sig: np.ndarray, bands: int, rows: int) -> list[str]:
+    """LSH band keys: ``"<band:02x><16 hex digits>"``, one per band.
+
+    Two sets share a band key with probability ``J**rows``; prefixing the band
+    index keeps equal values in different bands from colliding.
+    """
+    sig = np.asarray(sig)
+    if bands < 1 or rows < 1 or bands * rows > sig.size:
+        raise ValueError(f"{bands} bands x {rows} rows does not fit a signature of {sig.size}")
+    raw = sig.astype("<u4", copy=False)
+    keys = []
+    for band in range(bands):
+        chunk = raw[band * rows : (band + 1) * rows].tobytes()
+        keys.append(f"{band:02x}{hashlib.blake2b(chunk, digest_size=8).hexdigest()}")
+    return keys

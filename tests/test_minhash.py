@@ -1,0 +1,118 @@
+"""MinHash signatures: accuracy against the true Jaccard index, sentinels, band keys, stability."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.minhash import (
+    MAX_HASH,
+    MinHasher,
+    band_keys,
+    combine_ngrams,
+    hash_tokens,
+    jaccard_estimate,
+    stable_hash64,
+)
+
+NUM_PERM = 256
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    shared=st.integers(min_value=0, max_value=300),
+    only_a=st.integers(min_value=0, max_value=300),
+    only_b=st.integers(min_value=0, max_value=300),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_jaccard_estimate_is_close_to_true_jaccard(shared, only_a, only_b, seed):
+    if shared + only_a == 0 or shared + only_b == 0:
+        return
+    a = [f"s{i}" for i in range(shared)] + [f"a{i}" for i in range(only_a)]
+    b = [f"s{i}" for i in range(shared)] + [f"b{i}" for i in range(only_b)]
+    true = shared / (shared + only_a + only_b)
+    hasher = MinHasher(NUM_PERM, seed)
+    estimate = jaccard_estimate(hasher.signature(a), hasher.signature(b))
+    # Binomial standard error is at most 0.5 / sqrt(256) = 0.031; 0.16 is five of them.
+    assert abs(estimate - true) <= 0.16
+
+
+def test_estimator_is_unbiased_over_many_seeds():
+    a = [f"t{i}" for i in range(200)]
+    b = [f"t{i}" for i in range(100, 300)]
+    errors = [
+        jaccard_estimate(MinHasher(128, s).signature(a), MinHasher(128, s).signature(b)) - 1 / 3
+        for s in range(100)
+    ]
+    assert abs(float(np.mean(errors))) < 0.01
+
+
+def test_identical_sets_agree_everywhere_and_order_or_duplicates_do_not_matter():
+    hasher = MinHasher(64, 7)
+    one = hasher.signature(["x", "y", "z"])
+    assert np.array_equal(one, hasher.signature(["z", "x", "y", "x"]))
+    assert jaccard_estimate(one, one) == 1.0
+    assert one.dtype == np.uint32 and one.shape == (64,)
+
+
+def test_empty_input_gives_the_sentinel_signature():
+    hasher = MinHasher(32)
+    empty = hasher.signature([])
+    assert np.all(empty == MAX_HASH)
+    assert jaccard_estimate(empty, hasher.empty()) == 1.0
+    assert jaccard_estimate(empty, hasher.signature(["a"])) == 0.0
+
+
+def test_jaccard_estimate_rejects_mismatched_signatures():
+    with pytest.raises(ValueError, match="equal-length"):
+        jaccard_estimate(np.zeros(4, dtype=np.uint32), np.zeros(5, dtype=np.uint32))
+
+
+def test_band_keys_are_prefixed_stable_hex_and_collide_only_for_equal_bands():
+    sig = MinHasher(64).signature(["a", "b", "c"])
+    keys = band_keys(sig, bands=16, rows=4)
+    assert len(keys) == 16
+    assert [k[:2] for k in keys] == [f"{i:02x}" for i in range(16)]
+    assert all(len(k) == 18 and int(k, 16) >= 0 for k in keys)
+    assert keys == band_keys(tuple(int(v) for v in sig), 16, 4)  # tuples from records work too
+    other = sig.copy()
+    other[5] ^= 1  # band 1 changes, the others do not
+    changed = [
+        i for i, (x, y) in enumerate(zip(keys, band_keys(other, 16, 4), strict=True)) if x != y
+    ]
+    assert changed == [1]
+
+
+def test_band_keys_reject_bands_that_do_not_fit():
+    with pytest.raises(ValueError, match="does not fit"):
+        band_keys(np.zeros(8, dtype=np.uint32), bands=3, rows=3)
+
+
+def test_ngram_hashes_are_order_sensitive():
+    h = hash_tokens(["a", "b", "a"])
+    bigrams = combine_ngrams(h, 2)
+    assert bigrams.shape == (2,)
+    assert bigrams[0] != bigrams[1]  # "a b" differs from "b a"
+    assert combine_ngrams(h, 4).size == 0
+
+
+def test_hashes_and_signatures_are_identical_in_a_fresh_process():
+    """Ids travel between gateway, workers and replays: no per-process salt may leak in."""
+    code = (
+        "from streams.minhash import MinHasher, stable_hash64;"
+        "print(stable_hash64('template'), MinHasher(16, 3).signature(['a', 'b']).tolist())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "12345"},
+    ).stdout.split(" ", 1)
+    assert int(out[0]) == stable_hash64("template")
+    assert out[1].strip() == str(MinHasher(16, 3).signature(["a", "b"]).tolist())
