@@ -51,5 +51,11 @@ test: $(STAMP)
 	  $(BIN)/pytest; tests=$$?; \
 	  if [ $$tests -ne 0 ]; then exit $$tests; fi; exit $$lint'
 
+# The demo runs on a broker of its own (separate port and data directory, wiped first), so
+# earlier demos and work on the development broker never leak into what it shows.
+DEMO_KAFKA := DISTILLWATCH_KAFKA_VAR=$(CURDIR)/var/demo/kafka DISTILLWATCH_KAFKA_PORT=9192 \
+  DISTILLWATCH_KAFKA_CONTROLLER_PORT=9193 DISTILLWATCH_BOOTSTRAP_SERVERS=127.0.0.1:9192
+
 demo: $(STAMP)
-	@$(WITH_KAFKA) bash -c '$(BIN)/distillwatch topics && $(BIN)/python -m agents.roundtrip'
+	@env $(DEMO_KAFKA) $(KAFKACTL) reset >/dev/null
+	@env $(DEMO_KAFKA) $(WITH_KAFKA) bash -c '$(BIN)/distillwatch topics >/dev/null && $(BIN)/distillwatch demo'

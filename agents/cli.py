@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("agents.simulate", "generate seeded labelled traffic to files or Kafka"),
     "replay": ("agents.replay", "run the detector over a file or a topic range"),
     "evaluate": ("agents.evaluate", "replay labelled traffic and score the alerts"),
+    "worker": ("agents.worker", "run the stream service (a Faust worker)"),
+    "demo": ("agents.demo", "stream a scenario through a worker and show its alerts live"),
 }
 
 

@@ -211,6 +211,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     if args.input is not None:
+        if not args.input.is_file():
+            raise SystemExit(f"replay: no such file: {args.input}")
         if args.since or args.until:
             raise SystemExit("replay: --since/--until apply to --topic; a file replays whole")
         records: Iterable[RawRecord] = read_jsonl(args.input)

@@ -14,6 +14,7 @@ import gzip
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -56,23 +57,26 @@ def _write_events(path: Path, events: list[RequestEvent], compress: bool) -> Non
             out.close()
 
 
-def _produce(events: list[RequestEvent], topic: str, rate: float) -> dict[str, Any]:
-    """Produce in event order, paced to ``rate`` events/s; returns delivery counts."""
-    from confluent_kafka import KafkaException, Producer
+def produce_events(
+    events: list[RequestEvent],
+    topic: str,
+    rate: float,
+    on_progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Produce in event order, paced to ``rate`` events/s; returns delivery counts.
 
+    ``on_progress(i)`` runs every thousand events, so a caller (the demo) can
+    interleave its own polling with the pacing without a second thread.
+    """
+    from confluent_kafka import KafkaException
+
+    from agents.kafka_clients import make_producer
     from agents.settings import get_settings
     from streams.codecs import encode
 
-    producer = Producer(
-        {
-            "bootstrap.servers": get_settings().bootstrap_servers,
-            "partitioner": "murmur2_random",
-            "linger.ms": 20,
-            "batch.num.messages": 10000,
-            "compression.type": "lz4",
-            "queue.buffering.max.messages": 200000,
-            "enable.idempotence": True,
-        }
+    producer = make_producer(
+        get_settings().bootstrap_servers,
+        **{"batch.num.messages": 10000, "queue.buffering.max.messages": 200000},
     )
     failures: list[str] = []
 
@@ -100,6 +104,8 @@ def _produce(events: list[RequestEvent], topic: str, rate: float) -> dict[str, A
                 producer.poll(0.2)
         if i % 1000 == 0:
             producer.poll(0)
+            if on_progress is not None:
+                on_progress(i)
     try:
         undelivered = producer.flush(60)
     except KafkaException as exc:
@@ -156,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     status = 0
     if args.kafka:
         topic = args.topic or get_settings().topics.requests
-        summary["kafka"] = _produce(sim.events, topic, args.rate)
+        summary["kafka"] = produce_events(sim.events, topic, args.rate)
         status = 1 if summary["kafka"]["failed"] else 0
     print(json.dumps(summary, indent=2))
     return status
