@@ -24,13 +24,14 @@ def run(args: argparse.Namespace) -> int:
 
     import orjson
 
-    from agents.replay import read_jsonl, replay_records
+    from agents.replay import read_jsonl, replay_records, requests_partitions
+    from agents.settings import get_settings
     from streams.codecs import encode
     from streams.evaluation import evaluate
 
     labels = orjson.loads(args.labels.read_bytes())
     started = time.perf_counter()
-    result = replay_records(read_jsonl(args.events))
+    result = replay_records(read_jsonl(args.events), requests_partitions(get_settings()))
     elapsed = time.perf_counter() - started
     if args.alerts is not None:
         with args.alerts.open("wb") as out:

@@ -2,12 +2,13 @@
 
 Replay is the same code path as the live service: raw bytes go through
 ``streams.codecs.decode_requests`` and valid events through ``streams.detector.Detector``
-in event-time order, so a recorded range yields the alerts the service emitted
-(or would have emitted) for it.  Records the decoder refuses are counted and, on
-request, written as dead-letter records; they are never dropped silently.
+in the service's canonical order (``agents.ordering``), so a recorded range yields the
+alerts the service emitted for it.  Records of a file are placed on the partition the
+requests topic would give their account, in file order.  Records the decoder refuses are
+counted and, on request, written as dead-letter records; they are never dropped silently.
 
 Sources: a JSONL file (optionally gzip) of request events, or a Kafka topic between two
-instants (located with offsets-for-times, then filtered on event time).
+instants (located with offsets-for-times on the broker's record timestamps).
 Sinks: an alerts JSONL file, or an alerts topic (keyed by ``alert_id``).
 """
 
@@ -66,29 +67,45 @@ class ReplayResult:
         }
 
 
-def replay_records(records: Iterable[RawRecord], detector: Any | None = None) -> ReplayResult:
-    """Decode raw records and run them through the detector in event-time order.
+def replay_records(
+    records: Iterable[RawRecord], partitions: int, detector: Any | None = None
+) -> ReplayResult:
+    """Decode raw records and run them through the detector in the service's order.
 
-    Events are stably sorted by ``ts``: the order the live service sees per
-    account, and a total order that makes the result independent of how the
-    range was split across partitions or files.
+    ``partitions`` is the requests topic's partition count: records without a
+    partition (lines of a file) are placed where the topic would put their account.
     """
+    from agents.ordering import canonical_order, partition_for
     from streams.codecs import decode_requests
     from streams.detector import Detector
 
     detector = detector or Detector()
     result = ReplayResult()
-    events: list[RequestEvent] = []
-    for decoded in decode_requests(records):
+    placed: list[tuple[int, int, RequestEvent]] = []
+    raws = list(records)
+    for index, (raw, decoded) in enumerate(zip(raws, decode_requests(raws), strict=True)):
         if isinstance(decoded, DeadLetter):
             result.dead_letters.append(decoded)
+        elif isinstance(raw, tuple) and raw[2] is not None and raw[3] is not None:
+            placed.append((raw[2], raw[3], decoded))
         else:
-            events.append(decoded)
-    events.sort(key=lambda event: event.ts)
-    result.events = len(events)
-    for output in detector.process_many(events):
+            placed.append((partition_for(decoded.account_id, partitions), index, decoded))
+    result.events = len(placed)
+    for output in detector.process_many(canonical_order(placed)):
         (result.alerts if isinstance(output, Alert) else result.actions).append(output)
     return result
+
+
+def requests_partitions(settings: Any) -> int:
+    """Partitions of the requests topic as declared in infra/topics.toml."""
+    from agents.topics import load_topics
+
+    for spec in load_topics(settings.topics_file):
+        if spec.name == settings.topics.requests:
+            return spec.partitions
+    raise SystemExit(
+        f"replay: {settings.topics.requests} is not declared in {settings.topics_file}"
+    )
 
 
 def read_jsonl(path: Path) -> Iterator[RawRecord]:
@@ -220,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
         since = parse_timestamp(args.since) if args.since else None
         until = parse_timestamp(args.until) if args.until else None
         records = read_topic(settings.bootstrap_servers, args.topic, since, until, not args.quiet)
-    result = replay_records(records)
+    result = replay_records(records, requests_partitions(settings))
     with ExitStack() as stack:
         if args.output_topic:
             _produce_alerts(settings.bootstrap_servers, args.output_topic, result.alerts)

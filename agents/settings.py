@@ -11,13 +11,16 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agents.service_settings import ServiceSettings
+from streams.config import DetectorConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-class TopicNames(BaseSettings):
+class TopicNames(BaseModel):
     """Names of the topics the service reads and writes; declared in infra/topics.toml."""
 
     requests: str = "distillwatch.requests.v1"
@@ -37,6 +40,8 @@ class Settings(BaseSettings):
     bootstrap_servers: str = "127.0.0.1:9092"
     topics_file: Path = REPO_ROOT / "infra" / "topics.toml"
     topics: TopicNames = Field(default_factory=TopicNames)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    detector: DetectorConfig = Field(default_factory=DetectorConfig)
 
 
 @lru_cache(maxsize=1)

@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from agents import evaluate as evaluate_cmd
+from agents.ordering import canonical_order, partition_for
 from agents.replay import read_jsonl, replay_records
 from agents.report import latest_revisions, render_html
 from streams.codecs import encode
 from streams.detector import Detector
-from streams.records import Alert
+from streams.records import Alert, RequestEvent
 from streams.simulation import simulate
+
+PARTITIONS = 8
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +35,12 @@ def _write(path: Path, lines: list[bytes]) -> Path:
     return path
 
 
-def test_file_replay_equals_the_detector_fed_directly(small, tmp_path):
+def test_file_replay_feeds_the_detector_in_the_services_order(small, tmp_path):
     events, _ = small
     path = _write(tmp_path / "events.jsonl.gz", [encode(e) for e in events])
-    result = replay_records(read_jsonl(path))
-    direct = Detector().process_many(sorted(events, key=lambda e: e.ts))
+    result = replay_records(read_jsonl(path), PARTITIONS)
+    placed = [(partition_for(e.account_id, PARTITIONS), i, e) for i, e in enumerate(events)]
+    direct = Detector().process_many(canonical_order(placed))
     assert result.events == len(events)
     assert [encode(a) for a in result.alerts] == [encode(o) for o in direct if isinstance(o, Alert)]
     assert [encode(a) for a in result.actions] == [
@@ -44,17 +49,24 @@ def test_file_replay_equals_the_detector_fed_directly(small, tmp_path):
     assert result.alerts, "the small scenario holds campaigns; replay must find some"
 
 
-def test_replay_orders_by_event_time_whatever_the_file_order(small, tmp_path):
-    events, _ = small
-    ordered = _write(tmp_path / "a.jsonl", [encode(e) for e in events])
-    # Swap adjacent records: a file assembled from partitions is rarely in global order.
-    shuffled = list(events)
-    for i in range(0, len(shuffled) - 1, 2):
-        shuffled[i], shuffled[i + 1] = shuffled[i + 1], shuffled[i]
-    jumbled = _write(tmp_path / "b.jsonl", [encode(e) for e in shuffled])
-    a = [encode(x) for x in replay_records(read_jsonl(ordered)).alerts]
-    b = [encode(x) for x in replay_records(read_jsonl(jumbled)).alerts]
-    assert a == b
+def test_the_service_order_keeps_each_partitions_order_and_merges_by_its_progress(small):
+    def event(account: str, ts: float) -> RequestEvent:
+        return replace(small[0][0], account_id=account, ts=ts)
+
+    late_in_p0 = event("a", 5.0)
+    placed = [
+        (0, 0, event("a", 10.0)),
+        (0, 1, late_in_p0),  # late record: it keeps its place after the ts=10 record of p0
+        (1, 0, event("b", 7.0)),
+        (1, 1, event("c", 12.0)),
+    ]
+    order = canonical_order(reversed(placed))
+    assert [(e.account_id, e.ts) for e in order] == [
+        ("b", 7.0),
+        ("a", 10.0),
+        ("a", 5.0),
+        ("c", 12.0),
+    ]
 
 
 def test_bad_lines_become_dead_letters_with_their_line_number(small, tmp_path):
@@ -64,7 +76,7 @@ def test_bad_lines_become_dead_letters_with_their_line_number(small, tmp_path):
     wrong = json.loads(lines[0])
     wrong["event_id"] = 3
     lines.insert(20, json.dumps(wrong).encode())
-    result = replay_records(read_jsonl(_write(tmp_path / "bad.jsonl", lines)))
+    result = replay_records(read_jsonl(_write(tmp_path / "bad.jsonl", lines)), PARTITIONS)
     assert result.events == 50
     assert [(d.reason, d.source_offset) for d in result.dead_letters] == [
         ("malformed_json", 11),

@@ -1,0 +1,572 @@
+"""The Faust service: thin agents wiring topics to the detection core.
+
+Topology (every topic declared in infra/topics.toml)::
+
+    requests (N partitions, key = account_id)
+      │  agent "accounts": batches of raw bytes -> decode/validate -> AccountStage (per account)
+      ├──> dead-letters                       (bad records, with reason and source coordinates)
+      ├──> alerts / actions                   (account_extraction: a single account's finding)
+      ├──> state.accounts (N, compacted)      (per-account checkpoints + per-partition progress)
+      └──> internal.coordination (1 partition) envelopes: messages + watermark of partition p
+             │  agent "coordination": merge in canonical order -> template, token-frequency,
+             │  similarity, cluster and signature stages of the core
+             ├──> alerts (key = alert_id) / actions (key = account_id)
+             └──> state.coordination (1, compacted)  whole-stage checkpoints
+    signatures (compacted) ──> every worker reads all of it at start, then polls for changes
+
+The core does the detection; this module only moves bytes, owns partitions, checkpoints state
+and exposes metrics.  Outputs are produced with confluent-kafka (murmur2 partitioning, like the
+Java clients), synchronously from the agent, so no agent ever awaits between a state change and
+its outputs, and a timer can interleave only between batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import faust
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from agents.account_stage import AccountStage, StageOutput
+from agents.checkpoint import blob_from, blob_records, high_watermarks, read_latest, read_range
+from agents.coordination import CoordinationStage
+from agents.metrics import Metrics
+from agents.service_settings import ServiceSettings
+from agents.settings import Settings
+from agents.wire import decode_envelope, encode_envelope
+from streams.codecs import decode_signature, encode
+from streams.config import DetectorConfig
+from streams.records import Action, Alert, DeadLetter, Signature
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Service:
+    """One worker's stages, producer and metrics, and the Faust app that drives them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        service: ServiceSettings,
+        config: DetectorConfig,
+        request_partitions: int,
+    ) -> None:
+        self.settings = settings
+        self.service = service
+        self.config = config
+        self.bootstrap = settings.bootstrap_servers
+        self.topics = settings.topics
+        self.request_partitions = request_partitions
+        self.metrics = Metrics()
+        self.accounts = AccountStage(config, self.topics.requests)
+        self.coordination: CoordinationStage | None = None
+        self.coordination_generation = (0, 0)  # (generation, chunks) of the last checkpoint
+        self.owned_requests: set[int] = set()
+        self.owns_coordination = False
+        self.account_sizes: dict[tuple[int, bytes], int] = {}
+        self.lock_accounts = asyncio.Lock()
+        self.lock_coordination = asyncio.Lock()
+        self.signatures_ready = asyncio.Event()
+        self.last_account_checkpoint = time.monotonic()
+        self.last_coordination_checkpoint = time.monotonic()
+        self.producer = Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "partitioner": "murmur2_random",
+                "enable.idempotence": True,
+                "linger.ms": 5,
+                "message.max.bytes": 4 * 1024 * 1024,
+            }
+        )
+        self.app = self._build_app()
+
+    # -- Faust wiring -------------------------------------------------------------------------
+
+    def _build_app(self) -> faust.App:
+        service = self.service
+        service.datadir.mkdir(parents=True, exist_ok=True)
+        app = faust.App(
+            service.app_id,
+            broker=[f"kafka://{server}" for server in self.bootstrap.split(",")],
+            store="memory://",
+            datadir=str(service.datadir / service.app_id),
+            topic_replication_factor=1,
+            web_enabled=True,
+            web_bind=service.web_host,
+            web_port=service.web_port,
+            broker_session_timeout=service.session_timeout_s,
+            broker_heartbeat_interval=service.heartbeat_interval_s,
+            broker_commit_interval=service.commit_interval_s,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw"}
+        requests = app.topic(self.topics.requests, value_serializer="raw", **raw)
+        coordination = app.topic(service.coordination_topic, value_serializer="raw", **raw)
+        app.agent(requests, name="distillwatch.accounts")(self._accounts_agent)
+        app.agent(coordination, name="distillwatch.coordination")(self._coordination_agent)
+        app.timer(service.watermark_interval_s, name="distillwatch.progress")(self._tick)
+        app.task(self._signatures_task)
+        app.on_partitions_assigned.connect(self._on_assigned)
+        app.on_partitions_revoked.connect(self._on_revoked)
+
+        @app.page("/metrics")
+        async def metrics(web: Any, request: Any) -> Any:
+            return web.bytes(self.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        @app.page("/health")
+        async def health(web: Any, request: Any) -> Any:
+            return web.json(self.health())
+
+        return app
+
+    def health(self) -> dict[str, Any]:
+        coordination = self.coordination
+        return {
+            "status": "ok" if self.signatures_ready.is_set() else "starting",
+            "app_id": self.service.app_id,
+            "owned_request_partitions": sorted(self.owned_requests),
+            "loaded_request_partitions": sorted(self.accounts.partitions),
+            "owns_coordination": self.owns_coordination,
+            "tracked_accounts": self.accounts.tracked_accounts(),
+            "buffered_messages": 0 if coordination is None else coordination.pending(),
+        }
+
+    async def _on_assigned(self, sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        self.owned_requests = {tp.partition for tp in assigned if tp.topic == self.topics.requests}
+        self.owns_coordination = any(tp.topic == self.service.coordination_topic for tp in assigned)
+        log.info(
+            "assigned requests=%s coordination=%s",
+            sorted(self.owned_requests),
+            self.owns_coordination,
+        )
+
+    async def _on_revoked(self, sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+        """Checkpoint what is handed over, then forget it: the next owner starts from there."""
+        lost = {tp.partition for tp in revoked if tp.topic == self.topics.requests}
+        async with self.lock_accounts:
+            self.owned_requests -= lost
+            loaded = sorted(lost & set(self.accounts.partitions))
+            if loaded and self._checkpoint_accounts(loaded):
+                self.producer.flush(30)
+            for p in loaded:
+                self.accounts.drop(p)
+        if any(tp.topic == self.service.coordination_topic for tp in revoked):
+            async with self.lock_coordination:
+                self.owns_coordination = False
+                if self.coordination is not None:
+                    self._checkpoint_coordination()
+                    self.producer.flush(30)
+                    self.coordination = None
+
+    async def _executor(self, fun: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(None, fun, *args)
+
+    # -- account stage ------------------------------------------------------------------------
+
+    async def _accounts_agent(self, stream: Any) -> None:
+        service = self.service
+        async for events in stream.take_events(service.batch_max, within=service.batch_within_s):
+            async with self.lock_accounts:
+                await self._accounts_batch(events)
+
+    async def _accounts_batch(self, events: Sequence[Any]) -> None:
+        await self.signatures_ready.wait()
+        started = time.perf_counter()
+        by_partition: dict[int, list[tuple[bytes | None, bytes, int, float | None]]] = {}
+        for event in events:
+            m = event.message
+            if m.partition in self.owned_requests:  # a revoked one is re-read by its new owner
+                by_partition.setdefault(m.partition, []).append(
+                    (m.key, m.value, m.offset, m.timestamp)
+                )
+        if not by_partition:
+            return
+        out = StageOutput()
+        for p in sorted(by_partition):
+            records = by_partition[p]
+            part = await self._account_partition(p)
+            out.entries = []
+            if records[0][2] > part.next_offset:
+                missed = await self._executor(
+                    read_range,
+                    self.bootstrap,
+                    self.topics.requests,
+                    p,
+                    part.next_offset,
+                    records[0][2],
+                )
+                self.accounts.process(p, [_coordinates(m) for m in missed], out)
+            self.accounts.process(p, records, out)
+            self._produce(
+                self.service.coordination_topic,
+                b"%d" % p,
+                encode_envelope(part.envelope(out.entries, caught_up=False)),
+            )
+        self._send(out.alerts, out.actions, out.dead_letters)
+        metrics = self.metrics
+        metrics.events.inc(out.events)
+        metrics.duplicates.inc(out.skipped)
+        metrics.misrouted.inc(out.misrouted)
+        metrics.tracked_accounts.set(self.accounts.tracked_accounts())
+        metrics.batch_seconds.labels("accounts").observe(time.perf_counter() - started)
+        last = events[-1].message.timestamp
+        if last:
+            metrics.event_latency.labels("accounts").observe(max(0.0, time.time() - last))
+        if time.monotonic() - self.last_account_checkpoint >= self.service.checkpoint_interval_s:
+            self._checkpoint_accounts(sorted(self.accounts.partitions))
+
+    async def _account_partition(self, p: int) -> Any:
+        """The partition's state, recovered from its checkpoint the first time it is needed."""
+        part = self.accounts.partitions.get(p)
+        if part is not None:
+            return part
+        started = time.perf_counter()
+        latest = await self._executor(
+            read_latest, self.bootstrap, self.service.account_state_topic, p
+        )
+        part = self.accounts.partition(p)
+        part.restore(latest, self.config)
+        self.account_sizes.update(((p, k), len(v)) for k, v in latest.items())
+        elapsed = time.perf_counter() - started
+        self.metrics.recovery_seconds.labels("accounts").inc(elapsed)
+        log.info(
+            "recovered requests partition %d: %d accounts, next offset %d in %.3f s",
+            p,
+            len(part.profiler.states),
+            part.next_offset,
+            elapsed,
+        )
+        return part
+
+    def _checkpoint_accounts(self, partitions: list[int]) -> bool:
+        """Outputs first (an account state must never be ahead of what was sent), then state."""
+        self.last_account_checkpoint = time.monotonic()
+        if self.producer.flush(30) > 0:
+            log.error("outputs not delivered; account checkpoint skipped")
+            return False
+        topic = self.service.account_state_topic
+        sizes = self.account_sizes
+        for p in partitions:
+            for key, value in self.accounts.partitions[p].checkpoint_records():
+                self._produce(topic, key, value, partition=p)
+                if value is None:
+                    sizes.pop((p, key), None)
+                else:
+                    sizes[(p, key)] = len(value)
+        self.metrics.state_bytes.labels("accounts").set(sum(sizes.values()))
+        return True
+
+    # -- cross-account stage ------------------------------------------------------------------
+
+    async def _coordination_agent(self, stream: Any) -> None:
+        service = self.service
+        async for events in stream.take_events(service.batch_max, within=service.batch_within_s):
+            async with self.lock_coordination:
+                await self._coordination_batch([e.message for e in events])
+
+    async def _coordination_batch(self, messages: Sequence[Any]) -> None:
+        await self.signatures_ready.wait()
+        if not self.owns_coordination or not messages:
+            return
+        started = time.perf_counter()
+        stage = await self._coordination_stage()
+        records = [(m.offset, m.value) for m in messages]
+        if records[0][0] > stage.next_offset:
+            missed = await self._executor(
+                read_range,
+                self.bootstrap,
+                self.service.coordination_topic,
+                0,
+                stage.next_offset,
+                records[0][0],
+            )
+            records = [(m.offset(), m.value()) for m in missed] + records
+        now = time.monotonic()
+        for offset, value in records:
+            if offset < stage.next_offset:
+                self.metrics.duplicates.inc()
+                continue
+            stage.ingest(decode_envelope(value), now)
+            stage.next_offset = offset + 1
+        self._release(stage, now)
+        self.metrics.batch_seconds.labels("coordination").observe(time.perf_counter() - started)
+        last = messages[-1].timestamp
+        if last:
+            self.metrics.event_latency.labels("coordination").observe(max(0.0, time.time() - last))
+
+    def _release(self, stage: CoordinationStage, now: float) -> None:
+        out = stage.release(now)
+        self._send(
+            [o for o in out if isinstance(o, Alert)], [o for o in out if isinstance(o, Action)], []
+        )
+        self.metrics.buffered.set(stage.pending())
+        interval = self.service.checkpoint_interval_s
+        if time.monotonic() - self.last_coordination_checkpoint >= interval:
+            self._checkpoint_coordination()
+
+    async def _coordination_stage(self) -> CoordinationStage:
+        if self.coordination is not None:
+            return self.coordination
+        started = time.perf_counter()
+        latest = await self._executor(
+            read_latest, self.bootstrap, self.service.coordination_state_topic, 0
+        )
+        blob = blob_from(latest)
+        now = time.monotonic()
+        if blob is None:
+            stage = CoordinationStage(
+                self.config, self.request_partitions, self.service.idle_flush_s
+            )
+        else:
+            data, generation, chunks = blob
+            stage = CoordinationStage.from_bytes(
+                data, self.config, self.request_partitions, self.service.idle_flush_s, now
+            )
+            self.coordination_generation = (generation, chunks)
+            self.metrics.state_bytes.labels("coordination").set(len(data))
+        self.coordination = stage
+        elapsed = time.perf_counter() - started
+        self.metrics.recovery_seconds.labels("coordination").inc(elapsed)
+        log.info(
+            "recovered coordination stage: next offset %d, %d buffered, in %.3f s",
+            stage.next_offset,
+            stage.pending(),
+            elapsed,
+        )
+        return stage
+
+    def _checkpoint_coordination(self) -> None:
+        self.last_coordination_checkpoint = time.monotonic()
+        stage = self.coordination
+        if stage is None:
+            return
+        if self.producer.flush(30) > 0:
+            log.error("outputs not delivered; coordination checkpoint skipped")
+            return
+        data = stage.to_bytes()
+        generation, chunks = self.coordination_generation
+        records = blob_records(data, generation + 1, chunks)
+        for key, value in records:
+            self._produce(self.service.coordination_state_topic, key, value, partition=0)
+        self.coordination_generation = (generation + 1, len(records) - 1 - chunks)
+        self.metrics.state_bytes.labels("coordination").set(len(data))
+
+    # -- progress reports, idle flush and periodic checkpoints --------------------------------
+
+    async def _tick(self) -> None:
+        if not self.signatures_ready.is_set():
+            return
+        async with self.lock_accounts:
+            owned = sorted(self.owned_requests)
+            if owned:
+                for p in owned:
+                    await self._account_partition(p)
+                highs = await self._executor(
+                    high_watermarks, self.bootstrap, self.topics.requests, owned
+                )
+                for p in owned:
+                    part = self.accounts.partitions.get(p)
+                    if part is None or p not in self.owned_requests:
+                        continue
+                    lag = max(0, highs[p] - part.next_offset)
+                    self.metrics.lag.labels(self.topics.requests, str(p)).set(lag)
+                    self._produce(
+                        self.service.coordination_topic,
+                        b"%d" % p,
+                        encode_envelope(part.envelope([], caught_up=lag == 0)),
+                    )
+                interval = self.service.checkpoint_interval_s
+                if time.monotonic() - self.last_account_checkpoint >= interval:
+                    self._checkpoint_accounts(sorted(self.accounts.partitions))
+        async with self.lock_coordination:
+            if self.owns_coordination:
+                self._release(await self._coordination_stage(), time.monotonic())
+        self.producer.poll(0)
+
+    # -- signatures ---------------------------------------------------------------------------
+
+    async def _signatures_task(self) -> None:
+        """Load every signature before any event is processed, then follow the topic."""
+        feed = SignatureFeed(self.bootstrap, self.topics.signatures)
+        try:
+            for record in await self._executor(feed.initial):
+                self._apply_signature(*record)
+            self.signatures_ready.set()
+            log.info("signatures loaded: %d active", len(feed.seen))
+            while True:
+                records = await self._executor(feed.poll, 1.0)
+                if records:
+                    async with self.lock_accounts, self.lock_coordination:
+                        for record in records:
+                            self._apply_signature(*record)
+        finally:
+            feed.close()
+
+    def _apply_signature(self, key: bytes | None, value: bytes | None, where: tuple) -> None:
+        if value is None:
+            if key is None:
+                return
+            signature: Signature | DeadLetter = Signature(
+                key.decode(), "tombstone", 0.0, deleted=True
+            )
+        else:
+            signature = decode_signature(value, topic=where[0], partition=where[1], offset=where[2])
+        if isinstance(signature, DeadLetter):
+            log.warning("signature refused: %s %s", signature.reason, signature.detail)
+            self.metrics.dead_letters.labels(f"signature_{signature.reason}").inc()
+            return
+        try:
+            unsupported = self.accounts.detector.apply_signature(signature)
+        except ValueError as exc:
+            log.warning("signature %s refused: %s", signature.signature_id, exc)
+            self.metrics.dead_letters.labels("signature_invalid_value").inc()
+            return
+        if unsupported:
+            log.info(
+                "signature %s: indicators %s cannot match", signature.signature_id, unsupported
+            )
+        if signature.deleted:
+            self.accounts.retract_signature(signature.signature_id)
+            if self.coordination is not None:
+                self.coordination.detector.signatures.retract(signature.signature_id)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def _send(
+        self, alerts: list[Alert], actions: list[Action], dead_letters: list[DeadLetter]
+    ) -> None:
+        topics = self.topics
+        metrics = self.metrics
+        for dead in dead_letters:
+            self._produce(topics.dead_letters, None, encode(dead))
+            metrics.dead_letters.labels(dead.reason).inc()
+        for alert in alerts:
+            self._produce(topics.alerts, alert.alert_id.encode(), encode(alert))
+            metrics.alerts.labels(alert.kind).inc()
+        for action in actions:
+            self._produce(topics.actions, action.account_id.encode(), encode(action))
+            metrics.actions.labels(action.action).inc()
+        self.producer.poll(0)
+
+    def _produce(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
+        kwargs: dict[str, Any] = {"on_delivery": self._delivered}
+        if partition is not None:
+            kwargs["partition"] = partition
+        while True:
+            try:
+                self.producer.produce(topic, value, key, **kwargs)
+                return
+            except BufferError:
+                self.producer.poll(0.05)
+
+    def _delivered(self, error: KafkaError | None, message: Any) -> None:
+        if error is not None:
+            self.metrics.delivery_errors.inc()
+            log.error("delivery to %s failed: %s", message.topic(), error)
+
+
+class SignatureFeed:
+    """A group-less consumer of the whole signatures topic: every worker needs every one."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": "distillwatch-signatures-feed",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+            }
+        )
+        metadata = self.consumer.list_topics(topic, timeout=30).topics[topic]
+        if metadata.error is not None:
+            raise RuntimeError(f"signatures topic {topic}: {metadata.error}")
+        self.partitions = sorted(metadata.partitions)
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in self.partitions])
+        self.seen: set[str] = set()
+
+    def initial(self) -> list[tuple[bytes | None, bytes | None, tuple]]:
+        """Every record up to the end of each partition at start."""
+        at_end: set[int] = set()
+        out: list[tuple[bytes | None, bytes | None, tuple]] = []
+        deadline = time.monotonic() + 60.0
+        while len(at_end) < len(self.partitions):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"signatures topic {self.topic} not read to its end")
+            for message in self.consumer.consume(1000, timeout=0.05):
+                error = message.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        at_end.add(message.partition())
+                        continue
+                    raise RuntimeError(f"reading signatures: {error}")
+                out.append(self._record(message))
+        return out
+
+    def poll(self, timeout: float) -> list[tuple[bytes | None, bytes | None, tuple]]:
+        return [
+            self._record(m)
+            for m in self.consumer.consume(1000, timeout=timeout)
+            if m.error() is None
+        ]
+
+    def _record(self, message: Any) -> tuple[bytes | None, bytes | None, tuple]:
+        key = message.key()
+        if key is not None:
+            if message.value() is None:
+                self.seen.discard(key.decode(errors="replace"))
+            else:
+                self.seen.add(key.decode(errors="replace"))
+        return key, message.value(), (message.topic(), message.partition(), message.offset())
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def _coordinates(message: Any) -> tuple[bytes | None, bytes, int, float | None]:
+    kind, ms = message.timestamp()
+    return message.key(), message.value(), message.offset(), ms / 1000.0 if kind else None
+
+
+def topic_partitions(bootstrap: str, topic: str) -> int:
+    """Partitions of a declared topic; a missing topic is an error (`distillwatch topics`)."""
+    from confluent_kafka.admin import AdminClient
+
+    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=30)
+    info = metadata.topics.get(topic)
+    if info is None or info.error is not None or not info.partitions:
+        raise RuntimeError(f"topic {topic} is not declared; run `distillwatch topics`")
+    return len(info.partitions)
+
+
+def create_service(
+    settings: Settings, service: ServiceSettings, config: DetectorConfig | None = None
+) -> Service:
+    """The service on the broker of ``settings``; checks that its topics are declared."""
+    bootstrap = settings.bootstrap_servers
+    requests = topic_partitions(bootstrap, settings.topics.requests)
+    state = topic_partitions(bootstrap, service.account_state_topic)
+    if state < requests:
+        raise RuntimeError(
+            f"{service.account_state_topic} has {state} partitions, fewer than the "
+            f"{requests} of {settings.topics.requests}: checkpoints are written per partition"
+        )
+    for topic in (
+        service.coordination_topic,
+        service.coordination_state_topic,
+        settings.topics.alerts,
+        settings.topics.actions,
+        settings.topics.dead_letters,
+        settings.topics.signatures,
+    ):
+        topic_partitions(bootstrap, topic)
+    return Service(settings, service, config or DetectorConfig(), requests)

@@ -1,0 +1,45 @@
+"""Settings of the stream service (``distillwatch worker``), nested in ``Settings.service``.
+
+Env prefix ``DISTILLWATCH_SERVICE__`` (e.g. ``DISTILLWATCH_SERVICE__WEB_PORT=6067``), which is
+also what pydantic-settings reads once the model is nested under ``Settings.service``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServiceSettings(BaseSettings):
+    """Knobs of the Faust service; topic names must match infra/topics.toml."""
+
+    model_config = SettingsConfigDict(env_prefix="DISTILLWATCH_SERVICE__", extra="ignore")
+
+    app_id: str = "distillwatch"
+    """Consumer group of the workers; two workers with one app id share the partitions."""
+    coordination_topic: str = "distillwatch.internal.coordination.v1"
+    """Account-stage messages and watermarks to the cross-account stage (one partition)."""
+    account_state_topic: str = "distillwatch.state.accounts.v1"
+    """Compacted checkpoints of account state, partitioned like the requests topic."""
+    coordination_state_topic: str = "distillwatch.state.coordination.v1"
+    """Compacted checkpoints of the cross-account stage."""
+    web_host: str = "127.0.0.1"
+    """The worker's HTTP server (metrics at /metrics, health at /health)."""
+    web_port: int = 6066
+    datadir: Path = REPO_ROOT / "var" / "faust"
+    session_timeout_s: float = 30.0
+    heartbeat_interval_s: float = 3.0
+    commit_interval_s: float = 2.0
+    batch_max: int = 2000
+    """Largest batch of raw records handed to the core at once."""
+    batch_within_s: float = 0.2
+    """Longest wait to fill a batch: bounds the added latency at low traffic."""
+    checkpoint_interval_s: float = 5.0
+    """Wall-clock seconds between state checkpoints; a crash replays at most this much input."""
+    watermark_interval_s: float = 1.0
+    """How often each requests partition reports its progress to the cross-account stage."""
+    idle_flush_s: float = 2.0
+    """A caught-up partition silent this long no longer holds back the cross-account stage."""
