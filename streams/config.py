@@ -1,0 +1,263 @@
+"""Every knob of the detection core, in one frozen dataclass.
+
+``DetectorConfig`` is embedded in the service settings (env prefix
+``DISTILLWATCH_DETECTOR__``), so fields are plain ints, floats, bools, strings
+and tuples.  Defaults are tuned so that low-and-slow coordinated campaigns are
+named within minutes of event time while single heavy developers, SDK power
+users and same-organisation fleets stay quiet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from streams.template_stats import TemplateStatsConfig
+from streams.templates import TemplateConfig
+
+# Token families of the coordination profile.  A token is "<family>:<value>".
+TOKEN_FAMILIES: tuple[str, ...] = (
+    "pay",  # payment fingerprint: a card shared by accounts of different orgs is strong evidence
+    "ua",  # exact user-agent string (an SDK build)
+    "asn",  # autonomous system of the client IP
+    "ip24",  # IPv4 /24 (or IPv6 /48) prefix of the client IP
+    "sys",  # hash of the system prompt
+    "tpl",  # prompt template id
+    "created",  # account creation hour: creation bursts
+    "created_day",  # account creation day: a burst straddling an hour boundary
+    "params",  # model | temperature bucket | n | response format
+)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Knobs of the detector core.  Times are seconds of event time."""
+
+    templates: TemplateConfig = field(default_factory=TemplateConfig)
+    """Template extraction settings (shared with ``streams.templates``)."""
+    template_stats: TemplateStatsConfig = field(default_factory=TemplateStatsConfig)
+    """Per-template frequency statistics (``streams.template_stats``)."""
+
+    include_prompt_text: bool = False
+    """Never copy prompt text into alerts unless an operator explicitly allows it."""
+
+    # --- account profile -------------------------------------------------------------------
+    account_ttl_s: float = 6 * 3600.0
+    """An account idle this long is forgotten; it starts afresh if it comes back."""
+    gap_ewma_alpha: float = 0.1
+    """Smoothing of the inter-arrival gap mean/variance (regularity, rate)."""
+    gap_cap_s: float = 3600.0
+    """Gaps longer than this count as this long: a night off must not erase the rate history."""
+    snapshot_first_after: int = 3
+    """Events before an account's first snapshot: coordination tokens exist from event one."""
+    snapshot_every: int = 24
+    """Steady-state snapshot period in events (earlier snapshots double: 3, 6, 12, 24, 48...)."""
+    snapshot_on_new_tokens: int = 2
+    """Snapshot early when this many coordination tokens appeared since the last one."""
+    snapshot_min_events_between: int = 2
+    """No two snapshots of one account closer than this many events."""
+    snapshot_max_interval_s: float = 900.0
+    """Snapshot after this long since the last one if the account had any new event."""
+    kmv_k: int = 12
+    """Size of the bottom-k (KMV) distinct counters of IPs, ASNs, templates, API keys."""
+    token_cap_ip24: int = 6
+    """Coordination tokens kept per account for IP prefixes (bottom-k by hash)."""
+    token_cap_asn: int = 4
+    token_cap_tpl: int = 4
+    token_cap_ua: int = 2
+    token_cap_sys: int = 2
+    token_cap_pay: int = 2
+    token_cap_params: int = 2
+    token_cap_created: int = 1
+    token_cap_created_day: int = 1
+    max_categories: int = 16
+    """Distinct categories counted per account; beyond that they share an overflow bucket."""
+    created_bucket_s: float = 3600.0
+    """Width of the account-creation bucket token: bursts of sign-ups share a bucket."""
+    created_wide_bucket_s: float = 86400.0
+    """Width of the second, coarser creation bucket token."""
+    temperature_bucket: float = 0.25
+    """Temperature is bucketed to this step inside the params token."""
+
+    # --- account risk ----------------------------------------------------------------------
+    risk_min_events: int = 3
+    """Risk below this many events is reported as 0: too little to judge."""
+    young_account_days: float = 3.0
+    """Accounts younger than this at first sight get full 'young' suspicion..."""
+    old_account_days: float = 60.0
+    """...fading linearly to none at this age."""
+    asn_rotation_low: float = 2.0
+    asn_rotation_high: float = 5.0
+    """Distinct ASNs per account mapped to suspicion 0..1 (proxy rotation)."""
+    rotation_share_events: float = 4.0
+    """Events after which the share of requests on a new network counts fully as rotation."""
+    ip_rotation_low: float = 3.0
+    ip_rotation_high: float = 8.0
+    """Distinct IP /24 prefixes per account mapped to suspicion 0..1."""
+    diurnal_low_hours: float = 16.0
+    diurnal_high_hours: float = 22.0
+    """Active hours within the last day mapped to suspicion (24/7 automation)."""
+    volume_low_per_hour: float = 60.0
+    volume_high_per_hour: float = 240.0
+    """Sustained request rate mapped to suspicion."""
+    breadth_low: float = 2.0
+    breadth_high: float = 5.0
+    """Distinct prompt categories mapped to suspicion (topic sweeping)."""
+    diversity_low: float = 0.5
+    diversity_high: float = 0.9
+    """Distinct-template ratio mapped to suspicion (every prompt new)."""
+    structured_low: float = 0.5
+    structured_high: float = 0.95
+    cot_low: float = 0.5
+    cot_high: float = 0.95
+    ratio_low: float = 2.0
+    ratio_high: float = 8.0
+    """Completion/prompt token ratio mapped to suspicion (long answers harvested)."""
+    throttle_low: float = 0.02
+    throttle_high: float = 0.15
+    """Share of 429 responses mapped to suspicion (rate-limit hugging)."""
+    regularity_cv_high: float = 1.0
+    regularity_cv_low: float = 0.25
+    """Inter-arrival CV mapped to suspicion (lower CV = more machine-like)."""
+    risk_weights: tuple[tuple[str, float], ...] = (
+        ("young", 1.0),
+        ("asn_rotation", 2.0),
+        ("ip_rotation", 1.5),
+        ("diurnal", 1.5),
+        ("volume", 1.0),
+        ("breadth", 1.0),
+        ("diversity", 1.0),
+        ("structured", 0.5),
+        ("cot", 0.5),
+        ("ratio", 0.5),
+        ("throttle", 1.0),
+        ("regularity", 0.5),
+    )
+    """Weights of the risk features in the account risk (a weighted mean)."""
+
+    # --- account_extraction ----------------------------------------------------------------
+    extraction_min_events: int = 60
+    """A single account is judged alone only after this many events."""
+    extraction_threshold: float = 0.6
+    """Account risk at which a single account is extraction-like by itself..."""
+    extraction_min_automation: float = 0.7
+    """...provided automation/infrastructure evidence (young, rotation, 24/7) reaches this..."""
+    extraction_min_harvest: float = 0.7
+    """...and harvesting evidence (breadth and template diversity) reaches this."""
+
+    # --- token frequency (down-weighting common tokens) ------------------------------------
+    df_window_s: float = 6 * 3600.0
+    """Document frequencies age out over two windows of this length."""
+    df_sketch_width: int = 32768
+    df_sketch_depth: int = 3
+    df_common_fraction: float = 0.2
+    """Tokens held by more than this share of accounts are not candidate keys (a bucket of
+    them is a random sample of everyone).  Big campaigns' tokens stay below it."""
+    family_weights: tuple[tuple[str, float], ...] = (
+        ("pay", 1.5),
+        ("ua", 0.8),
+        ("asn", 0.25),
+        ("ip24", 0.5),
+        ("sys", 0.8),
+        ("tpl", 0.6),
+        ("created", 1.0),
+        ("created_day", 0.4),
+        ("params", 0.5),
+    )
+    """Multiplier of a family's surprise (nats) in pair evidence."""
+    family_caps: tuple[tuple[str, float], ...] = (
+        ("pay", 12.0),
+        ("ua", 6.0),
+        ("asn", 4.0),
+        ("ip24", 10.0),
+        ("sys", 6.0),
+        ("tpl", 6.0),
+        ("created", 6.0),
+        ("created_day", 2.0),
+        ("params", 3.0),
+    )
+    """Most evidence (nats) one family adds to a pair: many shared templates are still one clue."""
+
+    # --- similarity (LSH) ------------------------------------------------------------------
+    num_perm: int = 16
+    lsh_bands: int = 4
+    lsh_rows: int = 4
+    minhash_seed: int = 7
+    keyed_families: tuple[str, ...] = ("pay", "ua", "ip24", "sys", "created")
+    """Families whose uncommon tokens are also candidate keys of their own."""
+    bucket_cap: int = 8
+    """Most recent distinct accounts kept per candidate key."""
+    bucket_ttl_s: float = 6 * 3600.0
+    evidence_scale: float = 8.0
+    """Pair evidence (nats) mapped to token similarity 1 - exp(-evidence/scale)."""
+    behaviour_weight: float = 0.25
+    """Share of behaviour-vector cosine in the combined pair similarity."""
+    pair_threshold: float = 0.55
+    """Combined similarity a cross-org pair needs to become an edge."""
+    pair_min_evidence: float = 8.0
+    """Shared-token evidence (nats) a pair needs whatever its behaviour similarity."""
+    pair_min_corroboration: float = 2.0
+    """Evidence (nats) a pair needs beyond its strongest clue, unless that clue is identity."""
+
+    # --- clustering ------------------------------------------------------------------------
+    edge_ttl_s: float = 6 * 3600.0
+    max_edges_per_account: int = 12
+    cluster_min_size: int = 3
+    cluster_min_orgs: int = 3
+    cluster_member_min_risk: float = 0.3
+    """A member is named in a cluster alert if its own risk reaches this..."""
+    cluster_member_min_risk_linked: float = 0.2
+    """...or this, when it is tied to the cluster by at least two edges."""
+    cluster_min_mean_risk: float = 0.35
+    """Mean risk of the named members a cluster needs before it is first alerted: coordination
+    alone (users of one IDE plugin share its system prompt and templates) is not abuse."""
+    cluster_min_mean_risk_identity: float = 0.25
+    """Lower bar for the mean risk when most members are tied by identity tokens..."""
+    identity_families: tuple[str, ...] = ("pay",)
+    """...token families that tie identities (a card), not products or sign-up days..."""
+    identity_share: float = 0.6
+    """...and the share of named members with such an edge."""
+    cluster_alert_threshold: float = 0.55
+    cluster_weight_coordination: float = 0.4
+    cluster_weight_risk: float = 0.45
+    cluster_weight_size: float = 0.15
+    cluster_size_full: int = 12
+    """Members at which the size term of the cluster score saturates."""
+    revision_growth: float = 0.25
+    """A revision is emitted when membership grew by this share..."""
+    revision_interval_s: float = 60.0
+    """...or this long after the last revision if anything changed."""
+    max_alert_pairs: int = 20
+    """Similar pairs listed in alert evidence."""
+
+    # --- signatures ------------------------------------------------------------------------
+    signature_min_events: int = 5
+    """Behaviour thresholds of a signature are judged after this many events."""
+
+    # --- template campaigns ----------------------------------------------------------------
+    campaign_min_risk: float = 0.35
+    """Mean risk of a template's accounts needed to raise a template_campaign alert."""
+    campaign_max_accounts: int = 5000
+    """Accounts remembered per flagged template (alert revisions list them)."""
+
+    # --- scoring and actions ---------------------------------------------------------------
+    severity_bands: tuple[tuple[str, float], ...] = (
+        ("critical", 0.85),
+        ("high", 0.72),
+        ("medium", 0.6),
+        ("low", 0.0),
+    )
+    """Score lower bounds of each severity, highest first."""
+    action_for_severity: tuple[tuple[str, str], ...] = (
+        ("critical", "degrade"),
+        ("high", "throttle"),
+        ("medium", "watch"),
+        ("low", "watch"),
+    )
+    """Quiet responses first: a critical cluster is degraded; blocking is left to signatures."""
+    block_signature_confidence: float = 0.95
+    """A signature at least this confident blocks matching accounts."""
+    action_ttl_s: float = 24 * 3600.0
+    sweep_interval_s: float = 60.0
+    """How often (event time) the detector expires edges and flushes due revisions."""
+    evict_interval_s: float = 900.0
+    """How often (event time) idle accounts and bucket members are dropped from memory."""

@@ -1,0 +1,185 @@
+"""The whole detection core in one process: the reference composition of the keyed stages.
+
+``Detector.process(event)`` runs template extraction, then the account stage,
+and routes its messages: template hits to the template stage, snapshots
+through token frequency and similarity to the cluster stage, signature hits
+to the signature stage.  A partitioned topology runs the same stage classes
+over the same messages; replay and evaluation use this class.
+
+Time is event time only.  The watermark is the highest event ``ts`` seen;
+every ``sweep_interval_s`` of it the detector evicts idle state and flushes
+revisions that came due.  Sweeps happen at the same events in a live run, a
+replay and a restored run, so all three emit the same alerts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import orjson
+
+from streams.campaigns import TemplateStage
+from streams.clustering import ClusterStage
+from streams.config import DetectorConfig
+from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
+from streams.profile import AccountProfiler, AccountState, feature_baselines
+from streams.records import Action, Alert, RequestEvent, Signature
+from streams.signatures import SignatureBook, SignatureStage
+from streams.similarity import SimilarityStage, TokenFrequencyStage
+from streams.templates import TemplateExtractor, TemplateMatch
+
+SNAPSHOT_VERSION = 1
+
+Output = Alert | Action
+
+
+class Detector:
+    """In-process detector: events in, alerts and actions out."""
+
+    def __init__(self, config: DetectorConfig | None = None) -> None:
+        self.config = config = config or DetectorConfig()
+        self.extractor = TemplateExtractor(config.templates)
+        self.book = SignatureBook(config)
+        self.profiler = AccountProfiler(config, self.book)
+        self.templates = TemplateStage(config)
+        self.frequency = TokenFrequencyStage(config)
+        self.similarity = SimilarityStage(config)
+        self.clusters = ClusterStage(config, feature_baselines(config))
+        self.signatures = SignatureStage(config)
+        self.watermark = -math.inf
+        self.next_sweep = -math.inf
+        self.next_evict = -math.inf
+        self.counters: dict[str, int] = {
+            "events": 0,
+            "snapshots": 0,
+            "pairs": 0,
+            "fingerprint_mismatch": 0,
+        }
+
+    # -- input --------------------------------------------------------------------------------
+
+    def extract(self, event: RequestEvent) -> TemplateMatch:
+        """Template of an event; a fingerprint from a gateway on other settings keeps its id."""
+        try:
+            return self.extractor.extract(
+                event.prompt, event.system_prompt, event.prompt_fingerprint
+            )
+        except ValueError:
+            self.counters["fingerprint_mismatch"] += 1
+            fp = event.prompt_fingerprint
+            assert fp is not None  # only fingerprints can be rejected
+            return TemplateMatch(fp.template_id, fp.template_id, (), frozenset({"privacy_mode"}))
+
+    def process(self, event: RequestEvent) -> list[Output]:
+        out: list[Output] = []
+        ts = event.ts
+        if ts > self.watermark:
+            self.watermark = ts
+            if ts >= self.next_sweep:
+                if self.next_sweep > -math.inf:
+                    out.extend(self.advance_to(ts))
+                interval = self.config.sweep_interval_s
+                self.next_sweep = (math.floor(ts / interval) + 1) * interval
+        self.counters["events"] += 1
+        match = self.extract(event)
+        for msg in self.profiler.process(event, match):
+            if isinstance(msg, TemplateHit):
+                out.extend(self.templates.process(msg))
+            elif isinstance(msg, AccountSnapshot):
+                self.counters["snapshots"] += 1
+                weighted = self.frequency.process(msg)
+                for pair in self.similarity.process(weighted):
+                    self.counters["pairs"] += 1
+                    out.extend(self.clusters.process(pair))
+            elif isinstance(msg, SignatureHit):
+                out.extend(self.signatures.process(msg))
+            else:
+                out.append(msg)
+        return out
+
+    def process_many(self, events: Iterable[RequestEvent]) -> list[Output]:
+        out: list[Output] = []
+        process = self.process
+        for event in events:
+            out.extend(process(event))
+        return out
+
+    def apply_signature(self, signature: Signature) -> tuple[str, ...]:
+        """Hot-swap a signature (tombstones retract it); returns indicator kinds it cannot match.
+
+        Raises ValueError for an invalid signature, keeping the previous version.
+        """
+        unsupported = self.book.apply(signature)
+        if signature.deleted:
+            self.signatures.retract(signature.signature_id)
+            for state in self.profiler.states.values():
+                if signature.signature_id in state.signature_hits:
+                    state.signature_hits.remove(signature.signature_id)
+        return unsupported
+
+    def advance_to(self, ts: float) -> list[Output]:
+        """Move the watermark: expire edges, flush revisions that came due, evict idle state.
+
+        Idle accounts and bucket members are also ignored lazily when met again,
+        so how often they are evicted changes memory, never results.
+        """
+        self.watermark = max(self.watermark, ts)
+        watermark = self.watermark
+        if watermark >= self.next_evict:
+            self.profiler.evict(watermark)
+            self.similarity.evict(watermark)
+            interval = self.config.evict_interval_s
+            self.next_evict = (math.floor(watermark / interval) + 1) * interval
+        out: list[Output] = []
+        out.extend(self.templates.advance_to(watermark))
+        out.extend(self.clusters.advance_to(watermark))
+        out.extend(self.signatures.flush(watermark))
+        return out
+
+    # -- state --------------------------------------------------------------------------------
+
+    def snapshot(self) -> bytes:
+        """Every stage's state, for checkpoints and restart."""
+        return orjson.dumps(
+            {
+                "version": SNAPSHOT_VERSION,
+                "watermark": None if self.watermark == -math.inf else self.watermark,
+                "next_sweep": None if self.next_sweep == -math.inf else self.next_sweep,
+                "next_evict": None if self.next_evict == -math.inf else self.next_evict,
+                "counters": self.counters,
+                "accounts": {k: s.to_bytes().decode() for k, s in self.profiler.states.items()},
+                "signatures": self.book.to_bytes().decode(),
+                "templates": self.templates.to_bytes().decode(),
+                "frequency": self.frequency.to_bytes().decode(),
+                "similarity": self.similarity.to_bytes().decode(),
+                "clusters": self.clusters.to_bytes().decode(),
+                "signature_findings": self.signatures.to_bytes().decode(),
+            }
+        )
+
+    @classmethod
+    def restore(cls, data: bytes, config: DetectorConfig | None = None) -> Detector:
+        """A detector that continues exactly where ``snapshot`` left off."""
+        row = orjson.loads(data)
+        if row.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported detector snapshot version {row.get('version')!r}")
+        det = cls(config)
+        config = det.config
+        det.watermark = -math.inf if row["watermark"] is None else row["watermark"]
+        det.next_sweep = -math.inf if row["next_sweep"] is None else row["next_sweep"]
+        det.next_evict = -math.inf if row["next_evict"] is None else row["next_evict"]
+        det.counters = row["counters"]
+        det.book = SignatureBook.from_bytes(row["signatures"].encode(), config)
+        det.profiler = AccountProfiler(config, det.book)
+        det.profiler.states = {
+            k: AccountState.from_bytes(v.encode(), config) for k, v in row["accounts"].items()
+        }
+        det.templates = TemplateStage.from_bytes(row["templates"].encode(), config)
+        det.frequency = TokenFrequencyStage.from_bytes(row["frequency"].encode(), config)
+        det.similarity = SimilarityStage.from_bytes(row["similarity"].encode(), config)
+        det.clusters = ClusterStage.from_bytes(
+            row["clusters"].encode(), config, feature_baselines(config)
+        )
+        det.signatures = SignatureStage.from_bytes(row["signature_findings"].encode(), config)
+        return det
