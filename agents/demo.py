@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     from agents.report import render_html
     from agents.settings import get_settings
     from agents.simulate import produce_events
-    from streams.evaluation import evaluate
+    from streams.evaluation import HEADLINE_KEYS, evaluate
     from streams.simulation import simulate
 
     settings = get_settings()
@@ -198,18 +198,8 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(0.2)
             live.update(_table(feed.alerts, sim.labels, "done"))
         report = evaluate(feed.alerts, sim.labels)
-        keys = (
-            "precision",
-            "recall",
-            "f1",
-            "benign_fpr",
-            "hard_negative_fpr",
-            "campaign_recall",
-            "median_ttd_s",
-            "p90_ttd_s",
-        )
         console.print_json(
-            orjson.dumps({"delivery": delivery, **{k: report[k] for k in keys}}).decode()
+            orjson.dumps({"delivery": delivery, **{k: report[k] for k in HEADLINE_KEYS}}).decode()
         )
         path = args.report or REPO_ROOT / "reports" / f"demo-{args.scenario}-seed{args.seed}.html"
         path.parent.mkdir(parents=True, exist_ok=True)

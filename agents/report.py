@@ -12,6 +12,7 @@ import html
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from streams.evaluation import HEADLINE_KEYS
 from streams.records import Alert
 from streams.timeparse import format_timestamp
 
@@ -25,17 +26,6 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}
 .bar{display:inline-block;height:10px;background:#36c}
 code{font-size:12px}
 """
-
-_EVALUATION_KEYS = (
-    "precision",
-    "recall",
-    "f1",
-    "benign_fpr",
-    "hard_negative_fpr",
-    "median_ttd_s",
-    "p90_ttd_s",
-)
-
 
 def latest_revisions(alerts: Iterable[Alert]) -> tuple[list[Alert], dict[str, list[Alert]]]:
     """Each finding's newest revision (highest score first), plus every finding's revisions."""
@@ -126,7 +116,7 @@ def render_html(
     latest, history = latest_revisions(alerts)
     sections = []
     if evaluation is not None:
-        rows = [(_esc(k), _esc(evaluation.get(k))) for k in _EVALUATION_KEYS]
+        rows = [(_esc(k), _esc(evaluation.get(k))) for k in HEADLINE_KEYS if k != "campaign_recall"]
         rows += [
             (f"recall of campaign {_esc(c)}", _esc(r))
             for c, r in sorted((evaluation.get("campaign_recall") or {}).items())

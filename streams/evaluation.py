@@ -32,6 +32,18 @@ ATTACK = "attack"
 BENIGN = "benign"
 HARD_NEGATIVE = "hard_negative"
 
+# The figures the targets are stated in; reports and the demo show these first.
+HEADLINE_KEYS = (
+    "precision",
+    "recall",
+    "f1",
+    "benign_fpr",
+    "hard_negative_fpr",
+    "campaign_recall",
+    "median_ttd_s",
+    "p90_ttd_s",
+)
+
 
 def _ratio(numerator: int, denominator: int) -> float:
     return numerator / denominator if denominator else 0.0
