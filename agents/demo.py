@@ -117,6 +117,7 @@ def _table(alerts: list[Any], labels: dict[str, Any], status: str) -> Any:
     from rich.table import Table
 
     from agents.report import latest_revisions
+    from streams.timeparse import format_timestamp
 
     latest, _ = latest_revisions(alerts)
     truth = labels["accounts"]
@@ -132,8 +133,6 @@ def _table(alerts: list[Any], labels: dict[str, Any], status: str) -> Any:
         "truth (attack/other)",
     ):
         table.add_column(column)
-    from streams.timeparse import format_timestamp
-
     for alert in latest[:25]:
         attack = sum(truth.get(a, {}).get("label") == "attack" for a in alert.accounts)
         table.add_row(

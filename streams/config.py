@@ -21,7 +21,7 @@ TOKEN_FAMILIES: tuple[str, ...] = (
     "asn",  # autonomous system of the client IP
     "ip24",  # IPv4 /24 (or IPv6 /48) prefix of the client IP
     "sys",  # hash of the system prompt
-    "tpl",  # prompt template id
+    "tpl",  # wrapper template id (a plain prompt is content, not structure)
     "created",  # account creation hour: creation bursts
     "created_day",  # account creation day: a burst straddling an hour boundary
     "params",  # model | temperature bucket | n | response format
@@ -36,9 +36,6 @@ class DetectorConfig:
     """Template extraction settings (shared with ``streams.templates``)."""
     template_stats: TemplateStatsConfig = field(default_factory=TemplateStatsConfig)
     """Per-template frequency statistics (``streams.template_stats``)."""
-
-    include_prompt_text: bool = False
-    """Never copy prompt text into alerts unless an operator explicitly allows it."""
 
     # --- account profile -------------------------------------------------------------------
     account_ttl_s: float = 6 * 3600.0

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from streams.config import DetectorConfig
+from streams.config import TOKEN_FAMILIES, DetectorConfig
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.minhash import stable_hash64
 from streams.records import Action, Alert, RequestEvent
@@ -37,7 +37,6 @@ from streams.templates import TemplateMatch
 _HOUR = 3600.0
 _DAY = 86400.0
 _U32 = 0xFFFFFFFF
-_TOKEN_FAMILIES = ("pay", "ua", "asn", "ip24", "sys", "tpl", "created", "created_day", "params")
 _AUTOMATION = ("young", "asn_rotation", "ip_rotation", "diurnal")
 EVIDENCE_METRICS = (
     "account_age_days",
@@ -175,7 +174,7 @@ class AccountState:
         self.kmv_asn = Kmv(config.kmv_k)
         self.kmv_ip24 = Kmv(config.kmv_k)
         self.kmv_tpl = Kmv(config.kmv_k)
-        self.tokens = {f: BottomK(getattr(config, f"token_cap_{f}")) for f in _TOKEN_FAMILIES}
+        self.tokens = {f: BottomK(getattr(config, f"token_cap_{f}")) for f in TOKEN_FAMILIES}
         self.reported: list[int] = []  # 32-bit hashes of the tokens of the last snapshot
         self.reported_at: float | None = None
         self.pending_tokens = 0
@@ -383,7 +382,7 @@ class AccountState:
                 self.categories,
                 [self.n_json, self.n_cot, self.n_429, self.prompt_tokens, self.completion_tokens],
                 [_b64(k.hashes) for k in (self.kmv_asn, self.kmv_ip24, self.kmv_tpl)],
-                [list(self.tokens[f].items) for f in _TOKEN_FAMILIES],
+                [list(self.tokens[f].items) for f in TOKEN_FAMILIES],
                 _b64(self.reported),
                 [self.pending_tokens, self.last_snap_n, self.last_snap_ts, self.reported_at],
                 [self.alerted_severity, self.alert_revision, self.last_risk],
@@ -407,7 +406,7 @@ class AccountState:
         ]
         for kmv, text in zip((state.kmv_asn, state.kmv_ip24, state.kmv_tpl), row[10], strict=True):
             kmv.hashes = _unb64(text)
-        for family, items in zip(_TOKEN_FAMILIES, row[11], strict=True):
+        for family, items in zip(TOKEN_FAMILIES, row[11], strict=True):
             state.tokens[family] = BottomK(getattr(config, f"token_cap_{family}"), items)
         state.reported = _unb64(row[12])
         state.pending_tokens, state.last_snap_n, state.last_snap_ts, state.reported_at = row[13]

@@ -167,3 +167,16 @@ def test_state_round_trip_continues_identically():
     out_a = [o for p in follow for o in s.process(p)] + s.advance_to(T0 + 500)
     out_b = [o for p in follow for o in again.process(p)] + again.advance_to(T0 + 500)
     assert out_a == out_b
+
+
+def test_moderate_risk_is_enough_only_when_members_share_a_card():
+    def chain(shared: tuple[str, ...]) -> list[Alert]:
+        s = stage()
+        out = []
+        for i in range(6):
+            p = dataclasses.replace(pair(f"m{i}", f"m{i + 1}", ts=T0 + i, risk=0.3), shared=shared)
+            out += s.process(p)
+        return alerts(out + s.advance_to(T0 + 600))
+
+    assert chain(("pay:card-9", "params:x"))
+    assert not chain(("sys:abc", "tpl:w-1", "params:x"))

@@ -207,3 +207,16 @@ def test_per_key_processing_finds_the_same_pairs_as_the_in_process_shortcut():
         for key in ws.keys:
             found_keyed |= {(p.a, p.b, p.similarity) for p in keyed.process_key(key, ws)}
     assert found_whole and found_keyed == found_whole
+
+
+def test_one_clue_needs_corroboration_unless_it_ties_identities():
+    """Strangers share a sign-up hour or a residential prefix; they do not share a card."""
+    freq = TokenFrequencyStage(CONFIG)
+    background(freq, 2000)
+    stage = SimilarityStage(CONFIG)
+    signup = ["created:491000", "created_day:20400"]
+    stage.process(freq.process(snapshot("s1", "org-s1", [*signup, "pay:own-1"])))
+    assert not stage.process(freq.process(snapshot("s2", "org-s2", [*signup, "pay:own-2"])))
+    stage.process(freq.process(snapshot("c1", "org-c1", ["pay:one-card"], ts=T0 + 1)))
+    pairs = stage.process(freq.process(snapshot("c2", "org-c2", ["pay:one-card"], ts=T0 + 2)))
+    assert [(p.a, p.b) for p in pairs] == [("c1", "c2")]
