@@ -139,7 +139,9 @@ class AccountStage:
         if not fresh:
             return
         decoded = decode_requests(
-            (value, self.topic, partition, offset, ts) for _key, value, offset, ts in fresh
+            ((value, self.topic, partition, offset, ts) for _key, value, offset, ts in fresh),
+            max_prompt_bytes=self.config.max_prompt_bytes,
+            max_record_bytes=self.config.max_record_bytes,
         )
         profiler = part.profiler
         extract = self.detector.extract

@@ -417,7 +417,13 @@ class Service:
                 key.decode(), "tombstone", 0.0, deleted=True
             )
         else:
-            signature = decode_signature(value, topic=where[0], partition=where[1], offset=where[2])
+            signature = decode_signature(
+                value,
+                topic=where[0],
+                partition=where[1],
+                offset=where[2],
+                max_record_bytes=self.config.max_record_bytes,
+            )
         if isinstance(signature, DeadLetter):
             log.warning("signature refused: %s %s", signature.reason, signature.detail)
             self.metrics.dead_letters.labels(f"signature_{signature.reason}").inc()

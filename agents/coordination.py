@@ -6,9 +6,10 @@ the order they see messages in.  So this stage buffers messages and releases the
 canonical order ``(order_ts, account_id, offset, index)`` once every requests partition has
 reported a watermark beyond them (strictly: ties at the watermark may still come).  A
 partition that reported itself caught up and then stayed silent for ``idle_flush_s`` stops
-holding the others back.  Released messages go through exactly the routing and event-time
-sweeps of ``streams.detector.Detector.process``, so the alerts equal those of an in-process
-``Detector`` fed the same events in the same canonical order (``agents.ordering``).
+holding the others back.  Released messages go through the very code of
+``streams.detector.Detector.process`` (``Detector.observe_event`` for an event's first message,
+then ``Detector.route``), so the alerts equal those of an in-process ``Detector`` fed the same
+events in the same canonical order (``agents.ordering``).
 
 Duplicates (a requests partition replayed after a restart or a rebalance) are dropped by
 input offset: per requests partition the stage remembers the next offset it expects.
@@ -27,7 +28,6 @@ from agents.wire import Entry, Envelope, message_of
 from streams.codecs import encode
 from streams.config import DetectorConfig
 from streams.detector import Detector
-from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.records import Action, Alert
 
 SNAPSHOT_VERSION = 1
@@ -114,26 +114,9 @@ class CoordinationStage:
     def _apply(self, entry: Entry) -> list[Alert | Action]:
         det = self.detector
         msg = message_of(entry)
-        out: list[Alert | Action] = []
-        if entry[3] == 0:  # the first message of an event: its template hit
-            ts = msg.ts
-            if ts > det.watermark:
-                det.watermark = ts
-                if ts >= det.next_sweep:
-                    if det.next_sweep > -math.inf:
-                        out.extend(det.advance_to(ts))
-                    interval = self.config.sweep_interval_s
-                    det.next_sweep = (math.floor(ts / interval) + 1) * interval
-            det.counters["events"] += 1
-        if isinstance(msg, TemplateHit):
-            out.extend(det.templates.process(msg))
-        elif isinstance(msg, AccountSnapshot):
-            det.counters["snapshots"] += 1
-            for pair in det.similarity.process(det.frequency.process(msg)):
-                det.counters["pairs"] += 1
-                out.extend(det.clusters.process(pair))
-        elif isinstance(msg, SignatureHit):
-            out.extend(det.signatures.process(msg))
+        # the first message of an event (its template hit) carries the event's time
+        out = det.observe_event(msg.ts) if entry[3] == 0 else []
+        out.extend(det.route(msg))
         return out
 
     def _dedup(self, out: list[Alert | Action]) -> list[Alert | Action]:

@@ -27,11 +27,15 @@ def run(args: argparse.Namespace) -> int:
     from agents.replay import read_jsonl, replay_records, requests_partitions
     from agents.settings import get_settings
     from streams.codecs import encode
+    from streams.detector import Detector
     from streams.evaluation import evaluate
 
     labels = orjson.loads(args.labels.read_bytes())
     started = time.perf_counter()
-    result = replay_records(read_jsonl(args.events), requests_partitions(get_settings()))
+    settings = get_settings()
+    result = replay_records(
+        read_jsonl(args.events), requests_partitions(settings), Detector(settings.detector)
+    )
     elapsed = time.perf_counter() - started
     if args.alerts is not None:
         with args.alerts.open("wb") as out:

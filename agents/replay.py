@@ -80,10 +80,14 @@ def replay_records(
     from streams.detector import Detector
 
     detector = detector or Detector()
+    config = detector.config
     result = ReplayResult()
     placed: list[tuple[int, int, RequestEvent]] = []
     raws = list(records)
-    for index, (raw, decoded) in enumerate(zip(raws, decode_requests(raws), strict=True)):
+    decoded_all = decode_requests(
+        raws, max_prompt_bytes=config.max_prompt_bytes, max_record_bytes=config.max_record_bytes
+    )
+    for index, (raw, decoded) in enumerate(zip(raws, decoded_all, strict=True)):
         if isinstance(decoded, DeadLetter):
             result.dead_letters.append(decoded)
         elif isinstance(raw, tuple) and raw[2] is not None and raw[3] is not None:
@@ -224,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from agents.settings import get_settings
+    from streams.detector import Detector
     from streams.timeparse import parse_timestamp
 
     settings = get_settings()
@@ -237,7 +242,8 @@ def run(args: argparse.Namespace) -> int:
         since = parse_timestamp(args.since) if args.since else None
         until = parse_timestamp(args.until) if args.until else None
         records = read_topic(settings.bootstrap_servers, args.topic, since, until, not args.quiet)
-    result = replay_records(records, requests_partitions(settings))
+    # the service's detector settings: a replay must judge the records as live did
+    result = replay_records(records, requests_partitions(settings), Detector(settings.detector))
     with ExitStack() as stack:
         if args.output_topic:
             _produce_alerts(settings.bootstrap_servers, args.output_topic, result.alerts)

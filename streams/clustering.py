@@ -10,6 +10,12 @@ A cluster keeps its ``cluster_id`` as it grows: the id is derived from the
 two founding accounts, a merge keeps the id of the older cluster (ties by
 id), and a rebuild gives each component the id of the old cluster it
 overlaps most.
+
+An id names one alert, whose revisions must keep increasing whatever happens
+to the cluster: no two live clusters share an id (a split-off part whose
+founders would repeat a live id gets a salted one), and the revision counter
+of an alerted cluster that was merged away or dissolved is kept, so a cluster
+re-formed under its id continues the count instead of restarting it.
 """
 
 from __future__ import annotations
@@ -105,6 +111,9 @@ class ClusterStage:
         self.parent: dict[str, str] = {}
         self.component: dict[str, list[str]] = {}
         self.cluster_of: dict[str, Cluster] = {}
+        self.live_ids: set[str] = set()
+        self.retired: dict[str, int] = {}
+        """Last revision of alerted clusters no longer live, by cluster id."""
         self.dirty = False
 
     # -- union-find ---------------------------------------------------------------------------
@@ -135,10 +144,11 @@ class ClusterStage:
         self.component[ra].extend(self.component.pop(rb))
         keep = _older(ca, cb)
         if keep is None:
-            keep = Cluster(f"cl-{stable_id(*sorted((a, b)))}", ts)
+            keep = self._new_cluster(sorted((a, b)), ts, self.live_ids)
         else:
             other = cb if keep is ca else ca
             if other is not None:
+                self._retire(other)
                 keep.policy.announced |= other.policy.announced
                 keep.policy.pending += 1
                 for acc, rank in other.actions.items():
@@ -147,6 +157,23 @@ class ClusterStage:
         keep.policy.pending += 1
         self.cluster_of[ra] = keep
         return ra
+
+    def _new_cluster(self, founders: list[str], ts: float, taken: set[str]) -> Cluster:
+        """A live cluster under an id no live cluster has, continuing a retired id's revisions."""
+        cluster_id = f"cl-{stable_id(*founders)}"
+        salt = 0
+        while cluster_id in taken:
+            salt += 1
+            cluster_id = f"cl-{stable_id(*founders, str(salt))}"
+        cluster = Cluster(cluster_id, ts)
+        cluster.policy.revision = self.retired.pop(cluster_id, 0)
+        self.live_ids.add(cluster_id)
+        return cluster
+
+    def _retire(self, cluster: Cluster) -> None:
+        self.live_ids.discard(cluster.cluster_id)
+        if cluster.policy.revision:
+            self.retired[cluster.cluster_id] = cluster.policy.revision
 
     # -- processing ---------------------------------------------------------------------------
 
@@ -418,6 +445,8 @@ class ClusterStage:
             self.component, key=lambda r: (-len(self.component[r]), min(self.component[r]))
         )
         taken: set[str] = set()
+        in_use = {c.cluster_id for c in old_clusters.values()}
+        self.live_ids = set()
         for root in roots:
             members = self.component[root]
             if len(members) < 2:
@@ -440,9 +469,13 @@ class ClusterStage:
                 first_edge = min(
                     self.edges[_key(x, y)].ts for x in members for y in self.adjacency[x] if x < y
                 )
-                cluster = Cluster(f"cl-{stable_id(*founders)}", first_edge)
+                cluster = self._new_cluster(founders, first_edge, in_use | self.live_ids)
                 cluster.policy.pending += 1
+            self.live_ids.add(cluster.cluster_id)
             self.cluster_of[root] = cluster
+        for cluster in old_clusters.values():
+            if cluster.cluster_id not in taken:
+                self._retire(cluster)
         self.dirty = False
 
     # -- serialisation ------------------------------------------------------------------------
@@ -468,6 +501,7 @@ class ClusterStage:
                 "roots": roots,
                 "components": {r: self.component[r] for r in sorted(self.component)},
                 "clusters": clusters,
+                "retired": self.retired,
                 "dirty": self.dirty,
             }
         )
@@ -494,6 +528,8 @@ class ClusterStage:
             cluster.policy = RevisionPolicy.from_list(policy)
             cluster.actions = actions
             stage.cluster_of[root] = cluster
+            stage.live_ids.add(cid)
+        stage.retired = row.get("retired", {})
         stage.dirty = row["dirty"]
         return stage
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from streams.codecs import DEFAULT_MAX_PROMPT_BYTES, DEFAULT_MAX_RECORD_BYTES
 from streams.template_stats import TemplateStatsConfig
 from streams.templates import TemplateConfig
 
@@ -36,6 +37,12 @@ class DetectorConfig:
     """Template extraction settings (shared with ``streams.templates``)."""
     template_stats: TemplateStatsConfig = field(default_factory=TemplateStatsConfig)
     """Per-template frequency statistics (``streams.template_stats``)."""
+
+    # --- input limits ----------------------------------------------------------------------
+    max_prompt_bytes: int = DEFAULT_MAX_PROMPT_BYTES
+    """Longest prompt (UTF-8 bytes) a request event may carry; longer ones are dead-lettered."""
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
+    """Largest record read from a topic; a bigger one is dead-lettered before it is parsed."""
 
     # --- account profile -------------------------------------------------------------------
     account_ttl_s: float = 6 * 3600.0

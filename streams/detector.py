@@ -32,6 +32,8 @@ from streams.templates import TemplateExtractor, TemplateMatch
 SNAPSHOT_VERSION = 1
 
 Output = Alert | Action
+AccountMessage = TemplateHit | AccountSnapshot | SignatureHit | Alert | Action
+"""What the account stage (``AccountProfiler.process``) hands on."""
 
 
 class Detector:
@@ -72,8 +74,19 @@ class Detector:
             return TemplateMatch(fp.template_id, fp.template_id, (), frozenset({"privacy_mode"}))
 
     def process(self, event: RequestEvent) -> list[Output]:
+        out = self.observe_event(event.ts)
+        route = self.route
+        for msg in self.profiler.process(event, self.extract(event)):
+            out.extend(route(msg))
+        return out
+
+    def observe_event(self, ts: float) -> list[Output]:
+        """Count one event at event time ``ts``, first running the sweep its time made due.
+
+        The partitioned service calls this for the first message of each event, so its sweeps
+        fall between the same messages as here.
+        """
         out: list[Output] = []
-        ts = event.ts
         if ts > self.watermark:
             self.watermark = ts
             if ts >= self.next_sweep:
@@ -82,21 +95,27 @@ class Detector:
                 interval = self.config.sweep_interval_s
                 self.next_sweep = (math.floor(ts / interval) + 1) * interval
         self.counters["events"] += 1
-        match = self.extract(event)
-        for msg in self.profiler.process(event, match):
-            if isinstance(msg, TemplateHit):
-                out.extend(self.templates.process(msg))
-            elif isinstance(msg, AccountSnapshot):
-                self.counters["snapshots"] += 1
-                weighted = self.frequency.process(msg)
-                for pair in self.similarity.process(weighted):
-                    self.counters["pairs"] += 1
-                    out.extend(self.clusters.process(pair))
-            elif isinstance(msg, SignatureHit):
-                out.extend(self.signatures.process(msg))
-            else:
-                out.append(msg)
         return out
+
+    def route(self, msg: AccountMessage) -> list[Output]:
+        """Pass one message of the account stage through the global stages.
+
+        Template hits go to the template stage, snapshots through token frequency and
+        similarity to the cluster stage, signature hits to the signature stage; alerts and
+        actions of the account stage are already output.
+        """
+        if isinstance(msg, TemplateHit):
+            return self.templates.process(msg)
+        if isinstance(msg, AccountSnapshot):
+            self.counters["snapshots"] += 1
+            out: list[Output] = []
+            for pair in self.similarity.process(self.frequency.process(msg)):
+                self.counters["pairs"] += 1
+                out.extend(self.clusters.process(pair))
+            return out
+        if isinstance(msg, SignatureHit):
+            return self.signatures.process(msg)
+        return [msg]
 
     def process_many(self, events: Iterable[RequestEvent]) -> list[Output]:
         out: list[Output] = []

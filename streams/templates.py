@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 
 import numpy as np
 
-from streams.minhash import MinHasher, combine_ngrams, hash_tokens
+from streams.minhash import MinHasher, combine_ngrams, stable_hash64
 from streams.records import PromptFingerprint
 
 WRAPPER_PREFIX = "w-"
@@ -75,6 +77,9 @@ class TemplateConfig:
     slot_quotes: bool = True
     slot_named_entities: bool = True
     slot_list_markers: bool = True
+    cache_size: int = 1024
+    """Prompts whose match is memoised (0: none).  Retries and fixed prompts repeat
+    verbatim; memory is at most ``cache_size`` prompts of ``max_prompt_chars``."""
 
     def __post_init__(self) -> None:
         if self.lsh_bands * self.lsh_rows > self.num_perm:
@@ -85,6 +90,8 @@ class TemplateConfig:
             raise ValueError("wrapper_cue_share must be in (0, 1]")
         if list(self.length_buckets) != sorted(self.length_buckets):
             raise ValueError("length_buckets must be ascending")
+        if self.cache_size < 0:
+            raise ValueError("cache_size must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,6 +480,12 @@ _ENUMERATION_NOUNS = _word_set(
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?:;])\s+|(?<=<#quote>)\s+|(?<=<#code>)\s+")
 _SLOT_ONLY = re.compile(r"(?:\s*</?#?\w+>)+\s*[.!?:;,]?")
 
+
+def _slot_only(text: str) -> bool:
+    """Text made only of slots and tags; the "<" test skips the regex for most sentences."""
+    return "<" in text and _SLOT_ONLY.fullmatch(text) is not None
+
+
 _INSTRUCTION, _PLAIN, _FORCED = 0, 1, 2
 
 
@@ -545,10 +558,10 @@ def _classify(normalised: str, label_max_tokens: int, share: float) -> list[_Seg
             segments = [s for s in _SENTENCE_SPLIT.split(line) if s]
             if forcing:
                 out.extend(_Segment(_FORCED, b, seg) for seg in segments)
-                forcing = not _SLOT_ONLY.fullmatch(line)
+                forcing = not _slot_only(line)
                 continue
             for si, seg in enumerate(segments):
-                if _SLOT_ONLY.fullmatch(seg):
+                if _slot_only(seg):
                     out.append(_Segment(_FORCED, b, seg))  # a delimited payload
                     continue
                 words = _words(seg)
@@ -711,6 +724,8 @@ _STRUCTURED = (
     ("asks_role", ("you are a", "you are an", "act as", "your role", "you're a")),
 )
 _STRUCTURED_KINDS = frozenset({"asks_json", "asks_yaml", "asks_xml", "asks_table", "asks_fields"})
+# One flat loop of (needle, feature) pairs: a generator per feature costs more than the scans.
+_STRUCTURED_NEEDLES = tuple((n, name) for name, needles in _STRUCTURED for n in needles)
 _CODE_LANGS = (
     ("python", ("```py", "def ", "import ", "print(", "self.", "elif ")),
     ("javascript", ("```js", "```javascript", "```ts", "const ", "=>", "console.log", "function(")),
@@ -952,8 +967,8 @@ def prompt_features(
     feats = {f"length:{_length_bucket(len(prompt), cfg.length_buckets)}"}
     if _COT_PHRASE_SET.found_in(words, low) or "<thinking>" in low:
         feats.add("asks_step_by_step")
-    for name, needles in _STRUCTURED:
-        if any(n in low for n in needles):
+    for needle, name in _STRUCTURED_NEEDLES:
+        if needle in low:
             feats.add(name)
     if not feats.isdisjoint(_STRUCTURED_KINDS):
         feats.add("asks_structured")
@@ -991,27 +1006,87 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=8).hexdigest()
 
 
-class TemplateExtractor:
-    """Pure function from prompt text to ``TemplateMatch``; holds only the MinHash family."""
+def _bounded(text: str, limit: int) -> str:
+    """Cap the work per prompt; wrappers live at the ends, so keep head and tail."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n\n{text[-half:]}"
 
-    __slots__ = ("_hasher", "config")
+
+def _shingles(token_hashes: np.ndarray, shingle_size: int) -> np.ndarray:
+    """Hashes of all 1..shingle_size word n-grams, mixed from the token hashes."""
+    grams = [token_hashes, *(combine_ngrams(token_hashes, n) for n in range(2, shingle_size + 1))]
+    return np.concatenate(grams) if len(grams) > 1 else token_hashes
+
+
+def _match_text(
+    cfg: TemplateConfig, hasher: MinHasher, prompt: str, system: str | None
+) -> TemplateMatch:
+    """Template of a (bounded) prompt and system prompt: a pure function, hence memoisable."""
+    norm = normalise(prompt, cfg)
+    skel = skeleton(norm, cfg)
+    sys_norm = normalise(system, cfg) if system else ""
+    if sys_norm:
+        # A system prompt is fixed per application: wrapper by definition, and a
+        # user message without a wrapper of its own is then the payload.
+        body = skel if skel.has_payload else Skeleton(PAYLOAD, (PAYLOAD,), True)
+        skel = Skeleton(
+            text=f"{sys_norm}\n\n{body.text}",
+            tokens=tuple(canonical_tokens(sys_norm)) + body.tokens,
+            has_payload=True,
+        )
+    is_wrapper = skel.has_payload and len(skel.wrapper_tokens) >= cfg.min_wrapper_tokens
+    if is_wrapper:
+        text, id_tokens = skel.text, skel.tokens
+        k, prefix = cfg.id_tokens, WRAPPER_PREFIX
+    else:
+        text = f"{sys_norm}\n\n{norm}" if sys_norm else norm
+        id_tokens = tuple(plain_tokens(text))
+        k, prefix = cfg.plain_id_tokens, PLAIN_PREFIX
+    exact_id = _digest(text.encode("utf-8", "surrogatepass"))
+    hashes = [stable_hash64(t) for t in id_tokens]
+    if hashes:
+        bottom = sorted(set(hashes))[:k]  # the bottom-k sketch of distinct token hashes
+        template_id = prefix + _digest(struct.pack(f"<{len(bottom)}Q", *bottom))
+    else:
+        template_id = prefix + exact_id
+    token_hashes = np.array(hashes, dtype=np.uint64)
+    sig = hasher.signature_from_hashes(_shingles(token_hashes, cfg.shingle_size))
+    features = prompt_features(prompt, system, cfg)
+    if is_wrapper:
+        features = features | {"has_wrapper"}
+    return TemplateMatch(
+        template_id=template_id,
+        exact_id=exact_id,
+        minhash=tuple(sig.tolist()),
+        features=features,
+        wrapper=is_wrapper,
+        skeleton=text if is_wrapper else "",
+    )
+
+
+class TemplateExtractor:
+    """Pure function from prompt text to ``TemplateMatch``, memoised per exact prompt.
+
+    Holds only the MinHash family and a bounded LRU of recent matches: a
+    prompt seen again verbatim (retries, fixed prompts, benchmark loops)
+    costs one dict lookup instead of a full extraction.
+    """
+
+    __slots__ = ("_empty", "_match", "config")
 
     def __init__(self, config: TemplateConfig | None = None) -> None:
-        self.config = config or _DEFAULT_CONFIG
-        self._hasher = MinHasher(self.config.num_perm, self.config.seed)
-
-    def _bounded(self, text: str) -> str:
-        """Cap the work per prompt; wrappers live at the ends, so keep head and tail."""
-        limit = self.config.max_prompt_chars
-        if len(text) <= limit:
-            return text
-        half = limit // 2
-        return f"{text[:half]}\n\n{text[-half:]}"
-
-    def _shingles(self, token_hashes: np.ndarray) -> np.ndarray:
-        """Hashes of all 1..shingle_size word n-grams, mixed from the token hashes."""
-        grams = [combine_ngrams(token_hashes, n) for n in range(1, self.config.shingle_size + 1)]
-        return np.concatenate(grams)
+        cfg = self.config = config or _DEFAULT_CONFIG
+        hasher = MinHasher(cfg.num_perm, cfg.seed)
+        self._empty = TemplateMatch(
+            template_id=EMPTY_TEMPLATE_ID,
+            exact_id=EMPTY_TEMPLATE_ID,
+            minhash=tuple(hasher.empty().tolist()),
+            features=frozenset({"empty_prompt"}),
+        )
+        match = partial(_match_text, cfg, hasher)
+        self._match = lru_cache(maxsize=cfg.cache_size)(match) if cfg.cache_size else match
 
     def extract(
         self,
@@ -1027,71 +1102,23 @@ class TemplateExtractor:
         """
         cfg = self.config
         if not prompt and not system_prompt:
-            if fingerprint is not None:
-                if len(fingerprint.minhash) != cfg.num_perm:
-                    raise ValueError(
-                        f"fingerprint minhash has {len(fingerprint.minhash)} values, "
-                        f"expected {cfg.num_perm}"
-                    )
-                return TemplateMatch(
-                    template_id=fingerprint.template_id,
-                    exact_id=fingerprint.template_id,
-                    minhash=tuple(fingerprint.minhash),
-                    features=frozenset({"privacy_mode"}),
-                    wrapper=fingerprint.template_id.startswith(WRAPPER_PREFIX),
+            if fingerprint is None:
+                return self._empty
+            if len(fingerprint.minhash) != cfg.num_perm:
+                raise ValueError(
+                    f"fingerprint minhash has {len(fingerprint.minhash)} values, "
+                    f"expected {cfg.num_perm}"
                 )
             return TemplateMatch(
-                template_id=EMPTY_TEMPLATE_ID,
-                exact_id=EMPTY_TEMPLATE_ID,
-                minhash=tuple(int(v) for v in self._hasher.empty()),
-                features=frozenset({"empty_prompt"}),
+                template_id=fingerprint.template_id,
+                exact_id=fingerprint.template_id,
+                minhash=tuple(fingerprint.minhash),
+                features=frozenset({"privacy_mode"}),
+                wrapper=fingerprint.template_id.startswith(WRAPPER_PREFIX),
             )
-        prompt = self._bounded(prompt or "")
-        system = self._bounded(system_prompt) if system_prompt else None
-        norm = normalise(prompt, cfg)
-        skel = skeleton(norm, cfg)
-        sys_norm = normalise(system, cfg) if system else ""
-        if sys_norm:
-            # A system prompt is fixed per application: wrapper by definition, and a
-            # user message without a wrapper of its own is then the payload.
-            sys_skel = Skeleton(
-                text=sys_norm,
-                tokens=tuple(canonical_tokens(sys_norm)),
-                has_payload=False,
-            )
-            body = skel if skel.has_payload else Skeleton(PAYLOAD, (PAYLOAD,), True)
-            skel = Skeleton(
-                text=f"{sys_skel.text}\n\n{body.text}",
-                tokens=sys_skel.tokens + body.tokens,
-                has_payload=True,
-            )
-        is_wrapper = skel.has_payload and len(skel.wrapper_tokens) >= cfg.min_wrapper_tokens
-        if is_wrapper:
-            text, id_tokens = skel.text, skel.tokens
-            k, prefix = cfg.id_tokens, WRAPPER_PREFIX
-        else:
-            text = f"{sys_norm}\n\n{norm}" if sys_norm else norm
-            id_tokens = tuple(plain_tokens(text))
-            k, prefix = cfg.plain_id_tokens, PLAIN_PREFIX
-        exact_id = _digest(text.encode("utf-8", "surrogatepass"))
-        token_hashes = hash_tokens(id_tokens)
-        if token_hashes.size:
-            bottom = np.unique(token_hashes)[:k]  # np.unique sorts: the bottom-k sketch
-            template_id = prefix + _digest(bottom.astype("<u8").tobytes())
-        else:
-            template_id = prefix + exact_id
-        sig = self._hasher.signature_from_hashes(self._shingles(token_hashes))
-        features = prompt_features(prompt, system, cfg)
-        if is_wrapper:
-            features = features | {"has_wrapper"}
-        return TemplateMatch(
-            template_id=template_id,
-            exact_id=exact_id,
-            minhash=tuple(sig.tolist()),
-            features=features,
-            wrapper=is_wrapper,
-            skeleton=text if is_wrapper else "",
-        )
+        limit = cfg.max_prompt_chars
+        system = _bounded(system_prompt, limit) if system_prompt else None
+        return self._match(_bounded(prompt or "", limit), system)
 
 
 _DEFAULT_CONFIG = TemplateConfig()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -180,3 +181,43 @@ def test_moderate_risk_is_enough_only_when_members_share_a_card():
 
     assert chain(("pay:card-9", "params:x"))
     assert not chain(("sys:abc", "tpl:w-1", "params:x"))
+
+
+def revisions_by_alert(out: list[Alert | Action]) -> dict[str, list[int]]:
+    by_id: dict[str, list[int]] = {}
+    for alert in alerts(out):
+        by_id.setdefault(alert.alert_id, []).append(alert.revision)
+    return by_id
+
+
+def test_a_split_off_part_never_restarts_the_revisions_of_a_live_alert():
+    # the founders a0, a1 end up in the smaller part, which would repeat the live id
+    config = dataclasses.replace(CONFIG, edge_ttl_s=1000.0)
+    s = stage(config)
+    chain = ["a0", "a1", "a2", "b1", "b2", "b3", "b4", "b5"]
+    out: list[Alert | Action] = []
+    for x, y in pairwise(chain):
+        out += s.process(pair(x, y, ts=T0 if (x, y) == ("a2", "b1") else T0 + 2000))
+    out += s.advance_to(T0 + 2500)
+    assert partition(s) == {frozenset(chain[:3]), frozenset(chain[3:])}
+    ids = [c.cluster_id for c in s.cluster_of.values()]
+    assert len(ids) == len(set(ids))
+    assert len(revisions_by_alert(out)) == 2
+    for revisions in revisions_by_alert(out).values():
+        assert revisions == list(range(1, len(revisions) + 1))
+
+
+def test_a_cluster_formed_again_under_its_id_continues_its_revisions():
+    config = dataclasses.replace(CONFIG, edge_ttl_s=1000.0)
+    s = stage(config)
+    out: list[Alert | Action] = []
+    for i in range(3):
+        out += s.process(pair(f"a{i}", f"a{i + 1}", ts=T0))
+    out += s.advance_to(T0 + 1500)  # every edge expired: the cluster is gone
+    assert not s.cluster_of
+    s = ClusterStage.from_bytes(s.to_bytes(), config, feature_baselines(config))
+    for i in range(3):
+        out += s.process(pair(f"a{i}", f"a{i + 1}", ts=T0 + 2000))
+    (revisions,) = revisions_by_alert(out).values()
+    assert len(revisions) >= 2
+    assert revisions == list(range(1, len(revisions) + 1))

@@ -103,3 +103,26 @@ def test_fingerprint_from_a_gateway_on_other_settings_is_counted_not_dropped(tra
     det.process(event)
     assert det.counters["fingerprint_mismatch"] == 1
     assert det.profiler.states[event.account_id].n == 1
+
+
+def assert_revisions_count_up(out: list[Alert | Action]) -> set[str]:
+    by_id: dict[str, list[int]] = {}
+    for alert in out:
+        if isinstance(alert, Alert):
+            by_id.setdefault(alert.alert_id, []).append(alert.revision)
+    for alert_id, revisions in by_id.items():
+        assert revisions == list(range(1, len(revisions) + 1)), alert_id
+    return {alert_id[:3] for alert_id in by_id}
+
+
+def test_every_alert_counts_its_revisions_up_across_splits_merges_and_restarts():
+    # this traffic splits a cluster so that the part keeping its founders is the smaller one
+    events = generate(seed=3, duration=2700.0, benign=150, campaign_size=25).events
+    whole = run(events)
+    assert {"coo", "tem", "acc"} <= assert_revisions_count_up(whole)
+    for cut in (len(events) // 3, 2 * len(events) // 3):
+        first = Detector()
+        head = first.process_many(events[:cut])
+        restored = Detector.restore(first.snapshot())
+        tail = restored.process_many(events[cut:]) + restored.advance_to(events[-1].ts + 3600.0)
+        assert [encode(o) for o in head + tail] == [encode(o) for o in whole]

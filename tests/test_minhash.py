@@ -52,6 +52,73 @@ def test_estimator_is_unbiased_over_many_seeds():
     assert abs(float(np.mean(errors))) < 0.01
 
 
+def _pairs_with_jaccard(rng: np.random.Generator, kind: str, size: int, shared: int, count: int):
+    """``count`` pairs of ``size``-element hash sets sharing ``shared`` elements.
+
+    ``random`` draws uniform 64-bit values (what BLAKE2b hashes look like);
+    ``consecutive`` uses runs of consecutive integers, the structured input
+    on which a bare multiply-shift family gives correlated minima.
+    """
+    union = 2 * size - shared
+    for _ in range(count):
+        if kind == "random":
+            values = rng.integers(0, 2**64, size=union, dtype=np.uint64)
+        else:
+            start = int(rng.integers(0, 2**40))
+            values = np.arange(start, start + union, dtype=np.uint64)
+        yield values[:size], values[size - shared :]
+
+
+@pytest.mark.parametrize("kind", ["random", "consecutive"])
+@pytest.mark.parametrize(("shared", "num_perm"), [(50, 64), (24, 64), (50, 32)])
+def test_estimate_error_matches_binomial_theory(kind, shared, num_perm):
+    """Slots agree independently with probability J: error std is sqrt(J(1-J)/num_perm).
+
+    Correlated permutations show up as a larger spread (and bias) than the
+    binomial one, and as similar pairs that share no LSH band.
+    """
+    size = 60
+    true = shared / (2 * size - shared)
+    hasher = MinHasher(num_perm, 11)
+    errors = np.array(
+        [
+            jaccard_estimate(hasher.signature_from_hashes(a), hasher.signature_from_hashes(b))
+            - true
+            for a, b in _pairs_with_jaccard(np.random.default_rng(5), kind, size, shared, 1500)
+        ]
+    )
+    theory = np.sqrt(true * (1 - true) / num_perm)
+    rms = float(np.sqrt(np.mean(errors**2)))  # includes any bias
+    assert abs(float(errors.mean())) < 0.25 * theory
+    assert theory / 1.5 < rms < 1.5 * theory
+
+
+@pytest.mark.parametrize("kind", ["random", "consecutive"])
+@pytest.mark.parametrize(
+    ("shared", "bands", "rows"), [(50, 16, 4), (40, 8, 4), (24, 16, 4), (50, 4, 4)]
+)
+def test_band_collision_rate_follows_the_s_curve(kind, shared, bands, rows):
+    """Two sets share at least one band key with probability 1 - (1 - J**rows)**bands."""
+    size, trials = 60, 1500
+    true = shared / (2 * size - shared)
+    hasher = MinHasher(64, 13)
+    hits = 0
+    for a, b in _pairs_with_jaccard(np.random.default_rng(6), kind, size, shared, trials):
+        keys_a = set(band_keys(hasher.signature_from_hashes(a), bands, rows))
+        hits += not keys_a.isdisjoint(band_keys(hasher.signature_from_hashes(b), bands, rows))
+    expected = 1 - (1 - true**rows) ** bands
+    # Five binomial standard errors, with a floor for rates close to 0 or 1.
+    tolerance = max(5 * np.sqrt(expected * (1 - expected) / trials), 0.01)
+    assert abs(hits / trials - expected) < tolerance
+
+
+def test_signature_from_hashes_does_not_modify_its_input():
+    hashes = np.arange(10, dtype=np.uint64)
+    MinHasher(8).signature_from_hashes(hashes)
+    combine_ngrams(hashes, 3)
+    assert np.array_equal(hashes, np.arange(10, dtype=np.uint64))
+
+
 def test_identical_sets_agree_everywhere_and_order_or_duplicates_do_not_matter():
     hasher = MinHasher(64, 7)
     one = hasher.signature(["x", "y", "z"])

@@ -137,7 +137,8 @@ def test_no_digit_survives_normalisation(text):
     number=st.integers(min_value=0, max_value=10**12) | st.floats(0, 1e6, allow_nan=False),
 )
 def test_numbers_become_slots(prefix, number):
-    out = normalise(f"{prefix} {number} items")
+    # lstrip: a line indented by four spaces is a code block, slotted as a whole.
+    out = normalise(f"{prefix.lstrip()} {number} items")
     assert "<#num>" in out
     assert str(number) not in out
 
@@ -286,6 +287,26 @@ def test_fingerprint_from_other_settings_is_refused():
 def test_invalid_config_is_refused():
     with pytest.raises(ValueError, match="lsh_bands"):
         TemplateConfig(num_perm=16, lsh_bands=8, lsh_rows=4)
+    with pytest.raises(ValueError, match="cache_size"):
+        TemplateConfig(cache_size=-1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([*ORDINARY, *(p.format(p=PAYLOADS[0]) for p in PARAPHRASES), ""]),
+        min_size=1,
+        max_size=12,
+    ),
+    st.none() | st.sampled_from(["You are a tutor. Respond in JSON.", "Be concise."]),
+)
+def test_match_cache_returns_what_a_fresh_extraction_computes(prompts, system):
+    """Memoised matches (a two-entry cache, so entries are evicted too) equal uncached ones."""
+    cached = TemplateExtractor(TemplateConfig(cache_size=2))
+    uncached = TemplateExtractor(TemplateConfig(cache_size=0))
+    for prompt in prompts:
+        a, b = cached.extract(prompt, system), uncached.extract(prompt, system)
+        assert (a, a.skeleton) == (b, b.skeleton)
 
 
 def test_ids_are_identical_in_a_fresh_process_with_another_hash_seed():
