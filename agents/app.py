@@ -442,6 +442,11 @@ class Service:
             self.accounts.retract_signature(signature.signature_id)
             if self.coordination is not None:
                 self.coordination.detector.signatures.retract(signature.signature_id)
+        log.info(
+            "signature %s %s",
+            signature.signature_id,
+            "retracted" if signature.deleted else "applied",
+        )
 
     # -- output -------------------------------------------------------------------------------
 
