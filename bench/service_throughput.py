@@ -53,6 +53,26 @@ def wait(condition, deadline_s: float, what: str):
     raise TimeoutError(what)
 
 
+def topic_records(bootstrap: str, topic: str) -> int:
+    """Records a topic holds: the load of the single-partition cross-account stage."""
+    from confluent_kafka import TopicPartition
+
+    from agents.kafka_clients import make_reader
+
+    reader = make_reader(bootstrap, "bench-count")
+    try:
+        partitions = reader.list_topics(topic, timeout=10).topics[topic].partitions
+        return sum(
+            high - low
+            for low, high in (
+                reader.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                for p in partitions
+            )
+        )
+    finally:
+        reader.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--benign", type=int, default=600)
@@ -139,6 +159,7 @@ def main() -> None:
             stage: metric(text, f'distillwatch_state_bytes{{stage="{stage}"}}')
             for stage in ("accounts", "coordination")
         }
+        coordination_records = topic_records(dep.bootstrap, dep.topics["coordination"])
         time.sleep(2.0)  # let a checkpoint cover the end state
         dep.stop(worker, signal.SIGKILL)
         restarted = dep.start_worker(f"bench-{dep.run}", "bench-restart")
@@ -164,6 +185,7 @@ def main() -> None:
                     "service_startup_s": round(t_first - t_start, 2),
                     "service_drain_s": round(t_done - t_first, 2),
                     "alert_revisions": alerts,
+                    "coordination_records": coordination_records,
                     "state_bytes": state_bytes,
                     "restart_to_recovered_s": round(t_recovered - t_restart, 2),
                     "recovery_seconds_in_worker": round(sum(recoveries), 3),
