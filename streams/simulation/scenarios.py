@@ -6,7 +6,7 @@ Campaign start times are fractions of the scenario length so a shortened run
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,27 +42,29 @@ class Scenario:
 _ALL_APPS = ("general", "tutor", "support", "writer")
 _ALL_PRODUCTS = ("invoice", "triage", "copy", "review")
 
-SCENARIOS: dict[str, Scenario] = {
-    "default": Scenario(
-        name="default",
-        description="Six hours of mixed traffic with three distillation campaigns, one of them "
-        "using harvested ordinary prompts.",
-        hours=6.0,
-        start="2025-03-04T12:00:00Z",
-        ordinary_users=3000,
-        ide_developers=300,
-        chat_apps=_ALL_APPS,
-        template_products=_ALL_PRODUCTS,
-        eval_harnesses=4,
-        labelling_jobs=1,
-        company_employees=150,
-        power_users=3,
-        campaigns=(
-            CampaignPlan("A", "wrappers", 500, 0.1, 2400.0),
-            CampaignPlan("B", "system_prompt", 300, 0.3, 1800.0),
-            CampaignPlan("C", "harvested", 150, 0.45, 1500.0),
-        ),
+_DEFAULT = Scenario(
+    name="default",
+    description="Six hours of mixed traffic with three distillation campaigns, one of them "
+    "using harvested ordinary prompts.",
+    hours=6.0,
+    start="2025-03-04T12:00:00Z",
+    ordinary_users=3000,
+    ide_developers=300,
+    chat_apps=_ALL_APPS,
+    template_products=_ALL_PRODUCTS,
+    eval_harnesses=4,
+    labelling_jobs=1,
+    company_employees=150,
+    power_users=3,
+    campaigns=(
+        CampaignPlan("A", "wrappers", 500, 0.1, 2400.0),
+        CampaignPlan("B", "system_prompt", 300, 0.3, 1800.0),
+        CampaignPlan("C", "harvested", 150, 0.45, 1500.0),
     ),
+)
+
+SCENARIOS: dict[str, Scenario] = {
+    "default": _DEFAULT,
     "small": Scenario(
         name="small",
         description="Twenty minutes, a tenth of the accounts: for fast tests.",
@@ -82,20 +84,11 @@ SCENARIOS: dict[str, Scenario] = {
             CampaignPlan("C", "harvested", 15, 0.45, 150.0),
         ),
     ),
-    "harvested": Scenario(
+    "harvested": replace(
+        _DEFAULT,
         name="harvested",
         description="The default background with only the hardest campaign: harvested "
         "ordinary prompts, no wrapper, caught only by behaviour and infrastructure.",
-        hours=6.0,
-        start="2025-03-04T12:00:00Z",
-        ordinary_users=3000,
-        ide_developers=300,
-        chat_apps=_ALL_APPS,
-        template_products=_ALL_PRODUCTS,
-        eval_harnesses=4,
-        labelling_jobs=1,
-        company_employees=150,
-        power_users=3,
         campaigns=(CampaignPlan("C", "harvested", 150, 0.2, 1500.0),),
     ),
 }
