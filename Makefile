@@ -12,7 +12,7 @@ WITH_KAFKA := infra/with-kafka
 export DISTILLWATCH_KAFKA_PORT ?= 9092
 export DISTILLWATCH_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(DISTILLWATCH_KAFKA_PORT)
 
-.PHONY: venv kafka-up kafka-down kafka-status kafka-reset topics lint test demo
+.PHONY: venv kafka-up kafka-down kafka-status kafka-reset topics lint test demo bench
 
 venv: $(STAMP)
 
@@ -50,6 +50,20 @@ test: $(STAMP)
 	  $(BIN)/ruff check .; lint=$$?; \
 	  $(BIN)/pytest; tests=$$?; \
 	  if [ $$tests -ne 0 ]; then exit $$tests; fi; exit $$lint'
+
+# Every benchmark of bench/, one JSON object per line (each with a "name"), on the development
+# broker (started for the run if it was not running, as for make test). BENCH_OUT keeps a copy.
+BENCH_OUT ?= var/bench/latest.jsonl
+BENCHES := bench.core_throughput bench.codec_throughput bench.templates bench.scaling \
+  bench.memory bench.service_throughput
+
+bench: $(STAMP)
+	@mkdir -p $(dir $(BENCH_OUT)) && : > $(BENCH_OUT)
+	@$(WITH_KAFKA) bash -c 'set -o pipefail; \
+	  for b in $(BENCHES); do \
+	    echo "make bench: $$b" >&2; \
+	    $(BIN)/python -m $$b | tee -a $(BENCH_OUT) || exit $$?; \
+	  done'
 
 # The demo runs on a broker of its own (separate port and data directory, wiped first), so
 # earlier demos and work on the development broker never leak into what it shows.

@@ -1,11 +1,16 @@
 """The account stage: one requests partition's raw records -> outputs (no I/O).
 
 Per requests partition it keeps the accounts' profiles (``streams.profile``), the next input
-offset, and the partition's event-time watermark: the running maximum of event ``ts`` in
-offset order.  That running maximum is also each message's ``order_ts``, the first part of
+offset, and the partition's event-time watermark: the running maximum of admitted event
+``ts`` in offset order.  That running maximum is also each message's ``order_ts``, the first part of
 the canonical order in which the cross-account stage processes messages; it is a function of
 the partition's content alone, so live, replay and a restarted worker compute the same keys
 (``agents.ordering`` applies the same rule to a forensic replay).
+
+Before the core, each partition's events pass its ``streams.admission.Admission`` (late,
+future and duplicate events are dead-lettered); the partition's watermark is the admission's,
+so refused events move no clock.  Whenever it advances, the partition's accounts are held to
+``max_accounts`` (``AccountProfiler.enforce_cap``) before the event that advanced it.
 
 Each account state remembers the last input offset applied to it.  A checkpoint can then be
 written without transactions: after a crash the partition resumes at the checkpoint's offset
@@ -20,6 +25,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from agents.wire import Entry, Envelope, entry_of
+from streams.admission import Admission, refusal_letter
 from streams.codecs import decode_requests
 from streams.config import DetectorConfig
 from streams.detector import Detector
@@ -42,6 +48,7 @@ class StageOutput:
     events: int = 0
     skipped: int = 0
     misrouted: int = 0
+    evicted: int = 0
 
 
 class PartitionState:
@@ -50,12 +57,17 @@ class PartitionState:
     def __init__(self, partition: int, profiler: AccountProfiler) -> None:
         self.partition = partition
         self.profiler = profiler
+        self.admission = Admission(profiler.config)
         self.applied: dict[str, int] = {}
         self.next_offset = 0
-        self.watermark = -math.inf
         self.next_evict = -math.inf
         self.dirty: set[str] = set()
         self.evicted: set[str] = set()
+
+    @property
+    def watermark(self) -> float:
+        """Highest event time admitted on this partition."""
+        return self.admission.watermark
 
     def envelope(self, entries: list[Entry], caught_up: bool) -> Envelope:
         wm = None if self.watermark == -math.inf else self.watermark
@@ -74,8 +86,8 @@ class PartitionState:
             if state is not None:
                 value = b'{"o":%d,"s":%s}' % (self.applied[account], state.to_bytes())
                 out.append((account.encode(), value))
-        wm = None if self.watermark == -math.inf else self.watermark
-        out.append((META_KEY, orjson.dumps({"next": self.next_offset, "wm": wm})))
+        meta = {"next": self.next_offset, "admission": self.admission.to_dict()}
+        out.append((META_KEY, orjson.dumps(meta)))
         self.dirty.clear()
         self.evicted.clear()
         return out
@@ -86,7 +98,10 @@ class PartitionState:
         if meta is not None:
             row = orjson.loads(meta)
             self.next_offset = row["next"]
-            self.watermark = -math.inf if row["wm"] is None else row["wm"]
+            if "admission" in row:
+                self.admission = Admission.from_dict(row["admission"], config)
+            elif row.get("wm") is not None:  # a checkpoint written before admission existed
+                self.admission.watermark = row["wm"]
         for key, value in records.items():
             row = orjson.loads(value)
             account = key.decode()
@@ -144,17 +159,28 @@ class AccountStage:
             max_record_bytes=self.config.max_record_bytes,
         )
         profiler = part.profiler
-        extract = self.detector.extract
+        admission = part.admission
+        # One vectorised extraction for the batch (pure, so refused events cost only time).
+        requests = [item for item in decoded if not isinstance(item, DeadLetter)]
+        matches = iter(self.detector.extract_many(requests))
         applied = part.applied
         entries = out.entries
-        for (key, _value, offset, _ts), item in zip(fresh, decoded, strict=True):
+        for (key, value, offset, ts), item in zip(fresh, decoded, strict=True):
             part.next_offset = offset + 1
             if isinstance(item, DeadLetter):
                 out.dead_letters.append(item)
                 continue
             event = item
-            if event.ts > part.watermark:
-                part.watermark = event.ts
+            match = next(matches)
+            before = admission.watermark
+            refusal = admission.check(event, ts)
+            if refusal is not None:
+                out.dead_letters.append(
+                    refusal_letter(refusal, value, self.topic, partition, offset, ts)
+                )
+                continue
+            if admission.watermark > before:
+                self._cap(part, out)
             account = event.account_id
             if key is not None and key != account.encode():
                 out.misrouted += 1
@@ -164,7 +190,7 @@ class AccountStage:
             out.events += 1
             order_ts = part.watermark
             index = 0
-            for msg in profiler.process(event, extract(event)):
+            for msg in profiler.process(event, match):
                 if isinstance(msg, TemplateHit | AccountSnapshot | SignatureHit):
                     entries.append(entry_of(order_ts, account, offset, index, msg))
                     index += 1
@@ -176,10 +202,18 @@ class AccountStage:
             part.dirty.add(account)
         self._evict(part)
 
+    def _cap(self, part: PartitionState, out: StageOutput) -> None:
+        evicted = part.profiler.enforce_cap()
+        for account in evicted:
+            part.applied.pop(account, None)
+            part.dirty.discard(account)
+            part.evicted.add(account)
+        out.evicted += len(evicted)
+
     def _evict(self, part: PartitionState) -> None:
         """Forget idle accounts; result-neutral (the profiler restarts a stale account anyway)."""
-        if part.watermark < part.next_evict:
-            return
+        if part.watermark < part.next_evict or part.watermark == -math.inf:
+            return  # (-inf: nothing admitted yet, e.g. a first batch of only bad records)
         horizon = part.watermark - self.config.account_ttl_s
         states = part.profiler.states
         for account in [a for a, s in states.items() if s.last_ts < horizon]:

@@ -29,17 +29,18 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import faust
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agents.account_stage import AccountStage, StageOutput
 from agents.checkpoint import blob_from, blob_records, high_watermarks, read_latest, read_range
 from agents.coordination import CoordinationStage
+from agents.kafka_clients import make_admin, make_consumer, make_faust_app, make_producer
 from agents.metrics import Metrics
 from agents.service_settings import ServiceSettings
 from agents.settings import Settings
 from agents.wire import decode_envelope, encode_envelope
-from streams.codecs import decode_signature, encode
+from streams.codecs import decode_signature, encode, fit_dead_letter
 from streams.config import DetectorConfig
 from streams.records import Action, Alert, DeadLetter, Signature
 
@@ -75,14 +76,14 @@ class Service:
         self.signatures_ready = asyncio.Event()
         self.last_account_checkpoint = time.monotonic()
         self.last_coordination_checkpoint = time.monotonic()
-        self.producer = Producer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "partitioner": "murmur2_random",
-                "enable.idempotence": True,
+        self.producer = make_producer(
+            self.bootstrap,
+            settings.kafka,
+            **{
                 "linger.ms": 5,
+                "compression.type": "none",
                 "message.max.bytes": 4 * 1024 * 1024,
-            }
+            },
         )
         self.app = self._build_app()
 
@@ -91,9 +92,10 @@ class Service:
     def _build_app(self) -> faust.App:
         service = self.service
         service.datadir.mkdir(parents=True, exist_ok=True)
-        app = faust.App(
+        app = make_faust_app(
             service.app_id,
-            broker=[f"kafka://{server}" for server in self.bootstrap.split(",")],
+            self.bootstrap,
+            self.settings.kafka,
             store="memory://",
             datadir=str(service.datadir / service.app_id),
             topic_replication_factor=1,
@@ -168,6 +170,22 @@ class Service:
     async def _executor(self, fun: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(None, fun, *args)
 
+    async def _broker_read(self, fun: Callable[..., T], *args: Any) -> T:
+        """A read the current batch cannot go without: retried while the broker is away.
+
+        Raised out of an agent it would drop the batch after earlier partitions of it were
+        applied but before their outputs were sent.
+        """
+        delay = 0.5
+        while True:
+            try:
+                return await self._executor(fun, *args)
+            except (KafkaException, TimeoutError) as exc:  # TimeoutError: a read that stalled
+                self.metrics.broker_errors.inc()
+                log.warning("broker read failed, retrying in %.1f s: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 10.0)
+
     # -- account stage ------------------------------------------------------------------------
 
     async def _accounts_agent(self, stream: Any) -> None:
@@ -194,7 +212,7 @@ class Service:
             part = await self._account_partition(p)
             out.entries = []
             if records[0][2] > part.next_offset:
-                missed = await self._executor(
+                missed = await self._broker_read(
                     read_range,
                     self.bootstrap,
                     self.topics.requests,
@@ -214,6 +232,7 @@ class Service:
         metrics.events.inc(out.events)
         metrics.duplicates.inc(out.skipped)
         metrics.misrouted.inc(out.misrouted)
+        metrics.evicted_accounts.inc(out.evicted)
         metrics.tracked_accounts.set(self.accounts.tracked_accounts())
         metrics.batch_seconds.labels("accounts").observe(time.perf_counter() - started)
         last = events[-1].message.timestamp
@@ -228,7 +247,7 @@ class Service:
         if part is not None:
             return part
         started = time.perf_counter()
-        latest = await self._executor(
+        latest = await self._broker_read(
             read_latest, self.bootstrap, self.service.account_state_topic, p
         )
         part = self.accounts.partition(p)
@@ -279,7 +298,7 @@ class Service:
         stage = await self._coordination_stage()
         records = [(m.offset, m.value) for m in messages]
         if records[0][0] > stage.next_offset:
-            missed = await self._executor(
+            missed = await self._broker_read(
                 read_range,
                 self.bootstrap,
                 self.service.coordination_topic,
@@ -315,7 +334,7 @@ class Service:
         if self.coordination is not None:
             return self.coordination
         started = time.perf_counter()
-        latest = await self._executor(
+        latest = await self._broker_read(
             read_latest, self.bootstrap, self.service.coordination_state_topic, 0
         )
         blob = blob_from(latest)
@@ -363,6 +382,15 @@ class Service:
     async def _tick(self) -> None:
         if not self.signatures_ready.is_set():
             return
+        try:
+            await self._progress()
+        except KafkaException as exc:
+            # The broker is away (a restart, the network): skip this report, the next tick
+            # retries.  Raised out of a timer it would stop the whole worker.
+            self.metrics.broker_errors.inc()
+            log.warning("progress report skipped, broker unavailable: %s", exc)
+
+    async def _progress(self) -> None:
         async with self.lock_accounts:
             owned = sorted(self.owned_requests)
             if owned:
@@ -456,7 +484,7 @@ class Service:
         topics = self.topics
         metrics = self.metrics
         for dead in dead_letters:
-            self._produce(topics.dead_letters, None, encode(dead))
+            self._produce(topics.dead_letters, None, encode(fit_dead_letter(dead)))
             metrics.dead_letters.labels(dead.reason).inc()
         for alert in alerts:
             self._produce(topics.alerts, alert.alert_id.encode(), encode(alert))
@@ -490,13 +518,10 @@ class SignatureFeed:
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
-        self.consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": "distillwatch-signatures-feed",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-            }
+        self.consumer = make_consumer(
+            bootstrap,
+            "distillwatch-signatures-feed",
+            **{"enable.auto.commit": False, "enable.partition.eof": True},
         )
         metadata = self.consumer.list_topics(topic, timeout=30).topics[topic]
         if metadata.error is not None:
@@ -550,9 +575,7 @@ def _coordinates(message: Any) -> tuple[bytes | None, bytes, int, float | None]:
 
 def topic_partitions(bootstrap: str, topic: str) -> int:
     """Partitions of a declared topic; a missing topic is an error (`distillwatch topics`)."""
-    from confluent_kafka.admin import AdminClient
-
-    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=30)
+    metadata = make_admin(bootstrap).list_topics(topic, timeout=30)
     info = metadata.topics.get(topic)
     if info is None or info.error is not None or not info.partitions:
         raise RuntimeError(f"topic {topic} is not declared; run `distillwatch topics`")

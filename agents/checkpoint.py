@@ -15,21 +15,23 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
+from agents.kafka_clients import make_consumer
+
 CHUNK_BYTES = 512 * 1024
 """A large state is cut into records this big (the broker's default limit is 1 MiB)."""
 _BLOB_META = b"meta"
 
 
 def _consumer(bootstrap: str) -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"distillwatch-reader-{uuid.uuid4().hex}",
+    return make_consumer(
+        bootstrap,
+        f"distillwatch-reader-{uuid.uuid4().hex}",
+        **{
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "isolation.level": "read_committed",
             "fetch.max.bytes": 64 * 1024 * 1024,
-        }
+        },
     )
 
 

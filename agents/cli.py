@@ -20,6 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("agents.evaluate", "replay labelled traffic and score the alerts"),
     "worker": ("agents.worker", "run the stream service (a Faust worker)"),
     "demo": ("agents.demo", "stream a scenario through a worker and show its alerts live"),
+    "alerts": ("agents.alerts_cli", "follow the alerts topic as JSON, OCSF or a table"),
+    "signatures": ("agents.signatures_cli", "learn, export and import signatures (STIX 2.1)"),
+    "report": ("agents.report_cli", "write the forensic HTML report of one alert"),
 }
 
 

@@ -3,8 +3,9 @@
 Starts a worker, streams a seeded scenario (a coordinated campaign hidden in benign and
 hard-negative traffic) to the requests topic at an accelerated pace, shows the alerts as the
 worker publishes them, then scores them against the scenario's ground truth and writes an
-HTML report. ``make demo`` runs it against a fresh broker of its own, so earlier runs and
-other work on the development broker never leak into what it shows.
+HTML report that links the forensic report (``distillwatch report``) of the strongest cluster.
+``make demo`` runs it against a fresh broker of its own, so earlier runs and other work on the
+development broker never leak into what it shows.
 """
 
 from __future__ import annotations
@@ -148,6 +149,34 @@ def _table(alerts: list[Any], labels: dict[str, Any], status: str) -> Any:
     return table
 
 
+def _forensic_reports(
+    alerts: list[Any], events: list[Any], partitions: int, settings: Any, report: Path
+) -> dict[str, str]:
+    """The forensic report (``distillwatch report``) of the strongest cluster, next to the
+    demo report; returns {alert_id: file name} for the demo report to link."""
+    from agents.report import latest_revisions
+    from agents.report_cli import alert_revisions, forensic_report
+    from streams.codecs import encode
+    from streams.detector import Detector
+
+    latest, _ = latest_revisions(alerts)
+    clusters = [a for a in latest if a.kind == "coordinated_cluster"]
+    if not clusters:
+        return {}
+    alert = clusters[0]  # latest_revisions sorts by score, highest first
+    html = forensic_report(
+        alert,
+        [encode(e) for e in events],
+        partitions,
+        Detector(settings.detector),
+        settings.detector.account_ttl_s,
+        alert_revisions(alerts, alert.alert_id),
+    )
+    name = f"{report.stem}-alert-{alert.alert_id}.html"
+    (report.parent / name).write_text(html)
+    return {alert.alert_id: name}
+
+
 def run(args: argparse.Namespace) -> int:
     import orjson
     from rich.console import Console
@@ -170,9 +199,9 @@ def run(args: argparse.Namespace) -> int:
     worker = _start_worker(args.web_port, log)
     feed = None
     try:
-        from confluent_kafka.admin import AdminClient
+        from agents.kafka_clients import make_admin
 
-        admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+        admin = make_admin(settings.bootstrap_servers, settings.kafka)
         partitions = len(
             admin.list_topics(settings.topics.requests, timeout=10)
             .topics[settings.topics.requests]
@@ -202,8 +231,13 @@ def run(args: argparse.Namespace) -> int:
         )
         path = args.report or REPO_ROOT / "reports" / f"demo-{args.scenario}-seed{args.seed}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_html(feed.alerts, report, f"{args.scenario} seed {args.seed}"))
+        links = _forensic_reports(feed.alerts, sim.events, partitions, settings, path)
+        path.write_text(
+            render_html(feed.alerts, report, f"{args.scenario} seed {args.seed}", links)
+        )
         console.print(f"HTML report: [bold]{path}[/]")
+        for alert_id, name in links.items():
+            console.print(f"forensic report of {alert_id}: [bold]{path.parent / name}[/]")
         return 0
     finally:
         if feed is not None:

@@ -1,15 +1,31 @@
-"""confluent-kafka clients configured the way every DistillWatch tool needs them.
+"""Every Kafka client of DistillWatch is built here, with the configured security settings.
 
-One place decides producer partitioning: ``murmur2_random`` hashes keys like the
-Java clients and Faust, so an account's events land on the partition whose
-worker holds that account's state, whichever tool produced them.
+Building each client in one module is what guarantees that authentication and encryption
+(``Settings.kafka``) reach all of them: Faust's aiokafka clients and every confluent-kafka
+admin, producer and consumer (tests/test_kafka_clients.py fails if any other module constructs
+a client itself).  A factory called without ``security`` uses this process's settings.
+
+One place also decides producer partitioning: ``murmur2_random`` hashes keys like the Java
+clients and Faust, so an account's events land on the partition whose worker holds that
+account's state, whichever tool produced them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import ssl
+import time
+from typing import TYPE_CHECKING, Any
 
-from confluent_kafka import Consumer, Producer
+if TYPE_CHECKING:
+    import faust
+    from confluent_kafka import Consumer, Producer
+    from confluent_kafka.admin import AdminClient
+    from faust.types.auth import CredentialsT
+
+    from agents.settings import KafkaSecurity
+
+log = logging.getLogger(__name__)
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "partitioner": "murmur2_random",
@@ -19,24 +35,181 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
 }
 
 
-def make_producer(bootstrap_servers: str, **overrides: Any) -> Producer:
+def _configured(security: KafkaSecurity | None) -> KafkaSecurity:
+    if security is not None:
+        return security
+    from agents.settings import get_settings
+
+    return get_settings().kafka
+
+
+def librdkafka_security(security: KafkaSecurity) -> dict[str, Any]:
+    """The librdkafka properties of ``security`` (the only place that reads the secrets)."""
+    config: dict[str, Any] = {"security.protocol": security.security_protocol}
+    if security.sasl:
+        assert security.sasl_password is not None  # KafkaSecurity validates this
+        config |= {
+            "sasl.mechanism": security.sasl_mechanism,
+            "sasl.username": security.sasl_username,
+            "sasl.password": security.sasl_password.get_secret_value(),
+        }
+    if security.tls:
+        config["ssl.endpoint.identification.algorithm"] = (
+            "https" if security.ssl_check_hostname else "none"
+        )
+        if security.ssl_ca_location is not None:
+            config["ssl.ca.location"] = str(security.ssl_ca_location)
+        if security.ssl_certfile is not None:
+            config["ssl.certificate.location"] = str(security.ssl_certfile)
+            config["ssl.key.location"] = str(security.ssl_keyfile)
+        if security.ssl_key_password is not None:
+            config["ssl.key.password"] = security.ssl_key_password.get_secret_value()
+    return config
+
+
+def client_config(bootstrap_servers: str, security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """Address and security properties every confluent-kafka client starts from."""
+    return {"bootstrap.servers": bootstrap_servers, **librdkafka_security(_configured(security))}
+
+
+def make_admin(
+    bootstrap_servers: str, security: KafkaSecurity | None = None, **overrides: Any
+) -> AdminClient:
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({**client_config(bootstrap_servers, security), **overrides})
+
+
+def make_producer(
+    bootstrap_servers: str, security: KafkaSecurity | None = None, **overrides: Any
+) -> Producer:
     """A producer whose key partitioning matches Faust and the Java clients."""
-    return Producer({"bootstrap.servers": bootstrap_servers, **PRODUCER_DEFAULTS, **overrides})
+    from confluent_kafka import Producer
+
+    return Producer(
+        {**client_config(bootstrap_servers, security), **PRODUCER_DEFAULTS, **overrides}
+    )
 
 
-def make_reader(bootstrap_servers: str, group_id: str, **overrides: Any) -> Consumer:
+def make_consumer(
+    bootstrap_servers: str, group_id: str, security: KafkaSecurity | None = None, **overrides: Any
+) -> Consumer:
+    from confluent_kafka import Consumer
+
+    return Consumer(
+        {**client_config(bootstrap_servers, security), "group.id": group_id, **overrides}
+    )
+
+
+def make_reader(
+    bootstrap_servers: str, group_id: str, security: KafkaSecurity | None = None, **overrides: Any
+) -> Consumer:
     """A consumer for tools that assign partitions themselves and never commit offsets.
 
     Forensic reads must not move any consumer group's position, so auto-commit
     is off and the group id is only a label the broker requires.
     """
-    return Consumer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "group.id": group_id,
+    return make_consumer(
+        bootstrap_servers,
+        group_id,
+        security,
+        **{
             "enable.auto.commit": False,
             "enable.partition.eof": True,
             "auto.offset.reset": "earliest",
             **overrides,
-        }
+        },
+    )
+
+
+class KafkaConnectionError(RuntimeError):
+    """The broker cannot be reached, or it refused this process's credentials or TLS."""
+
+
+def check_connection(
+    bootstrap_servers: str, security: KafkaSecurity | None = None, timeout: float = 10.0
+) -> None:
+    """Fail at start with the broker's own reason when a client cannot connect.
+
+    librdkafka retries a refused login forever and tells the failing call only "broker
+    transport failure"; the reason (wrong password, unknown mechanism, untrusted certificate)
+    reaches just the error callback, so it is collected there, the wait ends as soon as the
+    broker refused, and the reason goes into the error raised.
+    """
+    from confluent_kafka import KafkaError, KafkaException
+
+    security = _configured(security)
+    who = security.security_protocol
+    if security.sasl:
+        who += f" {security.sasl_mechanism} as {security.sasl_username!r}"
+    errors: list[KafkaError] = []
+    admin = make_admin(bootstrap_servers, security, error_cb=errors.append, logger=log)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+            return
+        except KafkaException as failure:
+            admin.poll(0)  # serves the error callback
+            refused = [
+                e for e in errors if e.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL)
+            ]
+            if refused:
+                raise KafkaConnectionError(
+                    f"Kafka at {bootstrap_servers} refused the connection ({who}): "
+                    f"{refused[-1].str()}"
+                ) from None
+            if time.monotonic() >= deadline:
+                raise KafkaConnectionError(
+                    f"Kafka at {bootstrap_servers} is unreachable ({who}): {failure.args[0].str()}"
+                ) from None
+
+
+def ssl_context(security: KafkaSecurity) -> ssl.SSLContext:
+    """The TLS context aiokafka needs: the same CA, client certificate and host check."""
+    context = ssl.create_default_context(
+        ssl.Purpose.SERVER_AUTH,
+        cafile=None if security.ssl_ca_location is None else str(security.ssl_ca_location),
+    )
+    if security.ssl_certfile is not None:
+        context.load_cert_chain(
+            str(security.ssl_certfile),
+            str(security.ssl_keyfile),
+            None
+            if security.ssl_key_password is None
+            else security.ssl_key_password.get_secret_value(),
+        )
+    context.check_hostname = security.ssl_check_hostname
+    return context
+
+
+def faust_credentials(security: KafkaSecurity) -> CredentialsT | None:
+    """Faust's ``broker_credentials`` for ``security`` (None: plaintext, no authentication)."""
+    import faust
+
+    context = ssl_context(security) if security.tls else None
+    if security.sasl:
+        assert security.sasl_password is not None  # KafkaSecurity validates this
+        return faust.SASLCredentials(
+            username=security.sasl_username,
+            password=security.sasl_password.get_secret_value(),
+            mechanism=security.sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def make_faust_app(
+    app_id: str, bootstrap_servers: str, security: KafkaSecurity | None = None, **options: Any
+) -> faust.App:
+    """A Faust app on ``bootstrap_servers`` whose aiokafka clients use ``security``."""
+    import faust
+
+    return faust.App(
+        app_id,
+        broker=[f"kafka://{server.strip()}" for server in bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(_configured(security)),
+        **options,
     )

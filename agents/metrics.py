@@ -24,6 +24,16 @@ class Metrics:
         self.duplicates = Counter(
             "distillwatch_replayed_records", "Input records skipped as already applied", registry=r
         )
+        self.evicted_accounts = Counter(
+            "distillwatch_evicted_accounts",
+            "Accounts forgotten to hold the max_accounts cap (not idle ones)",
+            registry=r,
+        )
+        self.broker_errors = Counter(
+            "distillwatch_broker_errors",
+            "Broker reads that failed (broker away); retried",
+            registry=r,
+        )
         self.delivery_errors = Counter(
             "distillwatch_delivery_errors", "Records the producer failed to deliver", registry=r
         )

@@ -1,11 +1,14 @@
 """``distillwatch replay``: run the detection core over recorded traffic for forensics.
 
 Replay is the same code path as the live service: raw bytes go through
-``streams.codecs.decode_requests`` and valid events through ``streams.detector.Detector``
-in the service's canonical order (``agents.ordering``), so a recorded range yields the
-alerts the service emitted for it.  Records of a file are placed on the partition the
-requests topic would give their account, in file order.  Records the decoder refuses are
-counted and, on request, written as dead-letter records; they are never dropped silently.
+``streams.codecs.decode_requests``, valid events through each partition's
+``streams.admission.Admission`` in offset order, and admitted ones through
+``streams.detector.Detector`` in the service's canonical order (``agents.ordering``), so a
+recorded range yields the alerts the service emitted for it.  Records of a file are placed on
+the partition the requests topic would give their account, in file order; they carry no
+broker timestamp, so a file replay cannot refuse ``future_event``s.  Records the decoder or
+the admission refuses are counted and, on request, written as dead-letter records; they are
+never dropped silently.
 
 Sources: a JSONL file (optionally gzip) of request events, or a Kafka topic between two
 instants (located with offsets-for-times on the broker's record timestamps).
@@ -19,14 +22,18 @@ import gzip
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from streams.records import Action, Alert, DeadLetter, RequestEvent
 
 Output = Alert | Action
-RawRecord = bytes | tuple[bytes, str | None, int | None, int | None]
+RawRecord = (
+    bytes
+    | tuple[bytes, str | None, int | None, int | None]
+    | tuple[bytes, str | None, int | None, int | None, float | None]
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,33 +77,84 @@ class ReplayResult:
 def replay_records(
     records: Iterable[RawRecord], partitions: int, detector: Any | None = None
 ) -> ReplayResult:
-    """Decode raw records and run them through the detector in the service's order.
+    """Run raw records through the service's own two stages, in process.
 
-    ``partitions`` is the requests topic's partition count: records without a
-    partition (lines of a file) are placed where the topic would put their account.
+    Each partition's records go through ``agents.account_stage.AccountStage`` in offset
+    order (decoding, admission, account profiles and their caps, as a worker applies them),
+    then every partition's messages through ``agents.coordination.CoordinationStage`` in the
+    canonical order, with every partition caught up.  ``partitions`` is the requests topic's
+    partition count: records without a partition (lines of a file) are placed where the topic
+    would put their account, with their line number as offset.  ``detector`` lends its
+    configuration and signature book to both stages.
     """
-    from agents.ordering import canonical_order, partition_for
-    from streams.codecs import decode_requests
+    from agents.account_stage import AccountStage, StageOutput
+    from agents.coordination import CoordinationStage
+    from agents.ordering import partition_for
+    from agents.wire import Envelope
+    from streams.codecs import decode_request
     from streams.detector import Detector
 
     detector = detector or Detector()
     config = detector.config
-    result = ReplayResult()
-    placed: list[tuple[int, int, RequestEvent]] = []
-    raws = list(records)
-    decoded_all = decode_requests(
-        raws, max_prompt_bytes=config.max_prompt_bytes, max_record_bytes=config.max_record_bytes
-    )
-    for index, (raw, decoded) in enumerate(zip(raws, decoded_all, strict=True)):
-        if isinstance(decoded, DeadLetter):
-            result.dead_letters.append(decoded)
-        elif isinstance(raw, tuple) and raw[2] is not None and raw[3] is not None:
-            placed.append((raw[2], raw[3], decoded))
-        else:
-            placed.append((partition_for(decoded.account_id, partitions), index, decoded))
-    result.events = len(placed)
-    for output in detector.process_many(canonical_order(placed)):
-        (result.alerts if isinstance(output, Alert) else result.actions).append(output)
+    by_partition: dict[int, list[tuple[bytes | None, bytes, int, float | None]]] = {}
+    sources: dict[tuple[int, int], tuple[int, RawRecord]] = {}
+    for index, raw in enumerate(records):
+        value, topic, partition, offset, *rest = (
+            raw if isinstance(raw, tuple) else (raw, None, None, None)
+        )
+        record_ts = rest[0] if rest else None
+        if offset is None:
+            offset = index
+        if partition is None:
+            event = decode_request(
+                value,
+                max_prompt_bytes=config.max_prompt_bytes,
+                max_record_bytes=config.max_record_bytes,
+            )
+            partition = (
+                partition_for(event.account_id, partitions)
+                if isinstance(event, RequestEvent)
+                else 0
+            )
+        by_partition.setdefault(partition, []).append((None, value, offset, record_ts))
+        sources[(partition, offset)] = (index, raw)
+
+    accounts = AccountStage(config, "")
+    accounts.detector = detector
+    coordination = CoordinationStage(config, max(partitions, 1 + max(by_partition, default=0)), 0.0)
+    coordination.detector = detector
+    out = StageOutput()
+    for partition in sorted(by_partition):
+        rows = sorted(by_partition[partition], key=lambda row: row[2])
+        out.entries = []
+        accounts.process(partition, rows, out)
+        part = accounts.partitions[partition]
+        coordination.ingest(part.envelope(out.entries, caught_up=True), 0.0)
+    for partition in range(coordination.partitions):  # partitions without records hold nothing
+        if partition not in by_partition:
+            coordination.ingest(Envelope(partition, 0, None, True, []), 0.0)
+    released = coordination.release(0.0)
+
+    result = ReplayResult(events=out.events)
+    for item in [*out.alerts, *out.actions, *released]:
+        (result.alerts if isinstance(item, Alert) else result.actions).append(item)
+    result.alerts.sort(key=lambda alert: alert.ts)
+    result.actions.sort(key=lambda action: action.ts)
+    letters = []
+    for letter in out.dead_letters:
+        index, raw = sources[(letter.source_partition, letter.source_offset)]
+        _value, topic, partition, offset, *_ = (
+            raw if isinstance(raw, tuple) else (raw, None, None, None)
+        )
+        letters.append(
+            (
+                index,
+                replace(
+                    letter, source_topic=topic, source_partition=partition, source_offset=offset
+                ),
+            )
+        )
+    result.dead_letters = [letter for _index, letter in sorted(letters, key=lambda r: r[0])]
     return result
 
 
@@ -177,7 +235,14 @@ def read_topic(
                     # record past --until is skipped rather than ending the partition.
                     if until_ms is not None and message.timestamp()[1] >= until_ms:
                         continue
-                    yield (message.value(), topic, partition, message.offset())
+                    kind, ms = message.timestamp()
+                    yield (
+                        message.value(),
+                        topic,
+                        partition,
+                        message.offset(),
+                        ms / 1000.0 if kind else None,
+                    )
     finally:
         consumer.close()
 

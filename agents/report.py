@@ -1,19 +1,25 @@
-"""A self-contained HTML report of a run's alerts, for analysts reviewing a demo or a replay.
+"""Self-contained HTML reports: a run's alerts, and the forensic report of one alert.
 
-It shows each finding at its latest revision: a timeline of its revisions (event time and
-member count), its members, its shared templates and infrastructure, and, when the run was
-labelled, the evaluation summary. Everything is escaped; no prompt text is ever included
-because alerts carry none.
+The run report shows each finding at its latest revision: a timeline of its revisions (event
+time and member count), its members, its shared templates and infrastructure, and, when the
+run was labelled, the evaluation summary.  The forensic report (``distillwatch report
+--alert``) adds what a replay of the finding's range shows: each member's requests plotted
+over time, per-member activity, templates and infrastructure the members share, and the
+similarity graph of the finding's closest pairs.  Everything is escaped and inline (SVG, no
+scripts, nothing fetched); no prompt text is ever included.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from streams.evaluation import HEADLINE_KEYS
-from streams.records import Alert
+from streams.records import Alert, RequestEvent
 from streams.timeparse import format_timestamp
 
 _STYLE = """
@@ -26,6 +32,7 @@ text-align:left;vertical-align:top}th{background:#f3f3f3}
 .bar{display:inline-block;height:10px;background:#36c}
 code{font-size:12px}
 """
+
 
 def latest_revisions(alerts: Iterable[Alert]) -> tuple[list[Alert], dict[str, list[Alert]]]:
     """Each finding's newest revision (highest score first), plus every finding's revisions."""
@@ -110,9 +117,14 @@ def _finding(alert: Alert, revisions: list[Alert]) -> str:
 
 
 def render_html(
-    alerts: Iterable[Alert], evaluation: Mapping[str, Any] | None = None, title: str = ""
+    alerts: Iterable[Alert],
+    evaluation: Mapping[str, Any] | None = None,
+    title: str = "",
+    forensic_links: Mapping[str, str] | None = None,
 ) -> str:
-    """The whole report as one HTML document."""
+    """The whole report as one HTML document; ``forensic_links`` maps alert ids to the
+    forensic report written for them (``distillwatch report --alert``)."""
+    links = forensic_links or {}
     latest, history = latest_revisions(alerts)
     sections = []
     if evaluation is not None:
@@ -132,16 +144,244 @@ def render_html(
             f"{a.score:.2f}",
             len(a.accounts),
             a.revision,
+            f"<a href='{_esc(links[a.alert_id])}'>forensic report</a>"
+            if a.alert_id in links
+            else "",
         )
         for a in latest
     )
     sections.append(
         f"<h2>Findings ({len(latest)})</h2>"
-        + _table(("alert", "kind", "severity", "score", "accounts", "revisions"), summary)
+        + _table(
+            ("alert", "kind", "severity", "score", "accounts", "revisions", "forensics"), summary
+        )
     )
     sections.extend(_finding(alert, history[alert.alert_id]) for alert in latest)
     return (
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>DistillWatch report {_esc(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>DistillWatch report {_esc(title)}</h1>{''.join(sections)}</body></html>"
+    )
+
+
+# -- forensic report of one alert ---------------------------------------------------------------
+
+_MAX_ROWS = 80
+_PLOT_WIDTH = 720
+
+
+@dataclass
+class MemberActivity:
+    """What one member account did in the replayed range (no prompt text)."""
+
+    account_id: str
+    org_id: str = ""
+    requests: int = 0
+    first_ts: float = math.inf
+    last_ts: float = -math.inf
+    times: list[float] = field(default_factory=list)
+    values: dict[str, Counter[str]] = field(default_factory=dict)
+
+
+def member_activity(
+    alert: Alert, events: Iterable[RequestEvent], template_of: Callable[[RequestEvent], str]
+) -> dict[str, MemberActivity]:
+    """Per-member requests, times and indicator values from the replayed events."""
+    members = {a: MemberActivity(a) for a in alert.accounts}
+    for event in events:
+        member = members.get(event.account_id)
+        if member is None:
+            continue
+        member.org_id = event.org_id
+        member.requests += 1
+        member.first_ts = min(member.first_ts, event.ts)
+        member.last_ts = max(member.last_ts, event.ts)
+        member.times.append(event.ts)
+        ip24 = ".".join(event.ip.split(".")[:3]) + ".0/24" if event.ip.count(".") == 3 else event.ip
+        for kind, value in (
+            ("template", template_of(event)),
+            ("asn", str(event.asn)),
+            ("ip_prefix", ip24),
+            ("user_agent", event.user_agent),
+            ("payment_fingerprint", event.payment_fingerprint or ""),
+        ):
+            if value:
+                member.values.setdefault(kind, Counter())[value] += 1
+    return members
+
+
+def _overlap(
+    members: dict[str, MemberActivity], kind: str, top: int = 15
+) -> list[tuple[str, int, int]]:
+    """(value, members sharing it, requests) for values at least two members share."""
+    accounts: Counter[str] = Counter()
+    requests: Counter[str] = Counter()
+    for member in members.values():
+        for value, count in member.values.get(kind, {}).items():
+            accounts[value] += 1
+            requests[value] += count
+    shared = [(v, n, requests[v]) for v, n in accounts.items() if n >= 2]
+    return sorted(shared, key=lambda r: (-r[1], -r[2], r[0]))[:top]
+
+
+def _timeline_svg(members: list[MemberActivity], revisions: list[Alert]) -> str:
+    active = [m for m in members if m.requests]
+    if not active:
+        return "<p>No requests of the members in the replayed range.</p>"
+    t0 = min(m.first_ts for m in active)
+    t1 = max(max(m.last_ts for m in active), max(a.ts for a in revisions))
+    span = max(t1 - t0, 1.0)
+    left, row, top = 150, 9, 60
+    rows = active[:_MAX_ROWS]
+    height = top + row * len(rows) + 30
+
+    def x(ts: float) -> float:
+        return left + (ts - t0) / span * _PLOT_WIDTH
+
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{left + _PLOT_WIDTH + 20}' "
+        f"height='{height}' font-size='9' font-family='monospace'>",
+        f"<text x='{left}' y='12'>members named by each revision</text>",
+    ]
+    largest = max(len(a.accounts) for a in revisions) or 1
+    points = " ".join(f"{x(a.ts):.1f},{50 - 34 * len(a.accounts) / largest:.1f}" for a in revisions)
+    parts.append(f"<polyline points='{points}' fill='none' stroke='#b00' stroke-width='1.5'/>")
+    for a in revisions:
+        parts.append(
+            f"<circle cx='{x(a.ts):.1f}' cy='{50 - 34 * len(a.accounts) / largest:.1f}' r='2.5' "
+            f"fill='#b00'><title>revision {a.revision}: {len(a.accounts)} accounts at "
+            f"{_esc(format_timestamp(a.ts))}</title></circle>"
+        )
+    for i, member in enumerate(rows):
+        y = top + i * row
+        parts.append(
+            f"<text x='{left - 4}' y='{y + 7}' text-anchor='end'>"
+            f"{_esc(member.account_id[:22])}</text>"
+        )
+        columns = sorted({int(x(t)) for t in member.times})
+        parts.extend(
+            f"<rect x='{c}' y='{y + 1}' width='1.5' height='{row - 2}' fill='#36c'/>"
+            for c in columns
+        )
+    axis = top + row * len(rows) + 12
+    parts.append(f"<text x='{left}' y='{axis}'>{_esc(format_timestamp(t0)[:19])}</text>")
+    parts.append(
+        f"<text x='{left + _PLOT_WIDTH}' y='{axis}' text-anchor='end'>"
+        f"{_esc(format_timestamp(t1)[:19])}</text>"
+    )
+    parts.append("</svg>")
+    note = (
+        f"<p>First {_MAX_ROWS} of {len(active)} members shown.</p>"
+        if len(active) > _MAX_ROWS
+        else ""
+    )
+    return "".join(parts) + note
+
+
+def _similarity_svg(alert: Alert) -> str:
+    pairs = [p for p in alert.evidence.get("similar_pairs") or () if isinstance(p, dict)]
+    if not pairs:
+        return "<p>The finding records no similar pairs.</p>"
+    nodes = sorted({p["a"] for p in pairs} | {p["b"] for p in pairs})
+    size, radius = 460, 180
+    centre = size / 2
+    where = {
+        n: (
+            centre + radius * math.cos(2 * math.pi * i / len(nodes)),
+            centre + radius * math.sin(2 * math.pi * i / len(nodes)),
+        )
+        for i, n in enumerate(nodes)
+    }
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}' "
+        "font-size='8' font-family='monospace'>"
+    ]
+    for p in pairs:
+        (xa, ya), (xb, yb) = where[p["a"]], where[p["b"]]
+        similarity = float(p.get("similarity", 0.0))
+        parts.append(
+            f"<line x1='{xa:.1f}' y1='{ya:.1f}' x2='{xb:.1f}' y2='{yb:.1f}' stroke='#36c' "
+            f"stroke-opacity='{0.2 + 0.8 * similarity:.2f}' "
+            f"stroke-width='{0.5 + 3 * similarity:.2f}'><title>{_esc(p['a'])} - "
+            f"{_esc(p['b'])}: {similarity:.2f}</title></line>"
+        )
+    for node, (xn, yn) in where.items():
+        parts.append(
+            f"<circle cx='{xn:.1f}' cy='{yn:.1f}' r='4' fill='#b00'><title>{_esc(node)}</title>"
+            f"</circle><text x='{xn + 6:.1f}' y='{yn + 3:.1f}'>{_esc(node[:16])}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_forensic_html(
+    alert: Alert,
+    revisions: list[Alert],
+    members: dict[str, MemberActivity],
+    provenance: str,
+) -> str:
+    """One alert's forensic report as a self-contained HTML document (inline SVG, no scripts)."""
+    ordered = sorted(members.values(), key=lambda m: (m.first_ts, m.account_id))
+    member_rows = (
+        (
+            f"<code>{_esc(m.account_id)}</code>",
+            _esc(m.org_id),
+            m.requests,
+            _esc(format_timestamp(m.first_ts)[:19]) if m.requests else "",
+            _esc(format_timestamp(m.last_ts)[:19]) if m.requests else "",
+            len(m.values.get("template", {})),
+            len(m.values.get("asn", {})),
+            len(m.values.get("ip_prefix", {})),
+            _esc(m.values["user_agent"].most_common(1)[0][0]) if "user_agent" in m.values else "",
+        )
+        for m in ordered
+    )
+    sections = [
+        f"<p>{_esc(provenance)}</p>",
+        f"<p>severity <span class=sev-{_esc(alert.severity)}>{_esc(alert.severity)}</span> · "
+        f"score {alert.score:.2f} · revision {alert.revision} · cluster "
+        f"<code>{_esc(alert.cluster_id)}</code> · activity {_esc(_time_span(alert))} · "
+        f"signatures {_esc(', '.join(alert.signatures) or 'none')}</p>",
+        "<h2>Timeline</h2>",
+        _timeline_svg(ordered, revisions),
+        _timeline(revisions),
+        f"<h2>Members ({len(ordered)})</h2>",
+        _table(
+            (
+                "account",
+                "org",
+                "requests",
+                "first seen",
+                "last seen",
+                "templates",
+                "ASNs",
+                "/24 networks",
+                "user agent",
+            ),
+            member_rows,
+        ),
+        "<h2>Shared templates</h2>",
+        _table(
+            ("template", "members", "requests"),
+            ((f"<code>{_esc(v)}</code>", n, r) for v, n, r in _overlap(members, "template")),
+        ),
+        "<h2>Infrastructure overlap</h2>",
+    ]
+    for kind in ("user_agent", "asn", "ip_prefix", "payment_fingerprint"):
+        rows = _overlap(members, kind)
+        if rows:
+            sections.append(
+                f"<h4>{_esc(kind)}</h4>"
+                + _table(
+                    ("value", "members", "requests"),
+                    ((f"<code>{_esc(v)}</code>", n, r) for v, n, r in rows),
+                )
+            )
+    sections += ["<h2>Similarity graph</h2>", _similarity_svg(alert), "<h2>Evidence</h2>"]
+    sections.append(_evidence(alert))
+    title = f"{alert.kind} {alert.alert_id}"
+    return (
+        "<!doctype html><html><head><meta charset=utf-8>"
+        f"<title>DistillWatch forensic report {_esc(title)}</title><style>{_STYLE}</style>"
+        f"</head><body><h1>Forensic report: {_esc(title)}</h1>{''.join(sections)}</body></html>"
     )

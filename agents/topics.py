@@ -201,9 +201,9 @@ def plan(specs: Sequence[TopicSpec], existing: Mapping[str, TopicState]) -> list
 
 
 def admin_client(bootstrap_servers: str) -> AdminClient:
-    from confluent_kafka.admin import AdminClient
+    from agents.kafka_clients import make_admin
 
-    return AdminClient({"bootstrap.servers": bootstrap_servers, "client.id": "distillwatch-topics"})
+    return make_admin(bootstrap_servers, **{"client.id": "distillwatch-topics"})
 
 
 def describe(
@@ -328,6 +328,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from confluent_kafka import KafkaException
 
+    from agents.kafka_clients import KafkaConnectionError, check_connection
     from agents.settings import get_settings
 
     settings = get_settings()
@@ -335,10 +336,14 @@ def run(args: argparse.Namespace) -> int:
     bootstrap = args.bootstrap_servers or settings.bootstrap_servers
     try:
         specs = load_topics(path)
+        check_connection(bootstrap, settings.kafka, args.timeout)
         changes, unchanged = reconcile(bootstrap, specs, args.timeout, dry_run=args.dry_run)
     except TopicsFileError as error:
         print(f"topics: {error}", file=sys.stderr)
         return 2
+    except KafkaConnectionError as error:
+        print(f"topics: {error}", file=sys.stderr)
+        return 1
     except KafkaException as error:
         print(f"topics: cannot talk to Kafka at {bootstrap}: {error}", file=sys.stderr)
         return 1

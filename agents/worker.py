@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     import faust
 
     from agents.app import create_service
+    from agents.kafka_clients import check_connection
     from agents.settings import get_settings
 
     settings = get_settings()
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     }
     service_settings = settings.service.model_copy(update=overrides)
     try:
+        check_connection(settings.bootstrap_servers, settings.kafka, timeout=30.0)
         service = create_service(settings, service_settings, settings.detector)
     except RuntimeError as error:
         print(f"distillwatch worker: {error}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Template extraction and template statistics: quality, speed and state size, as JSON.
 
-Usage: ``.venv/bin/python bench/templates.py [--payloads 40] [--ordinary 1600] [--seed 7]``
+Usage: ``.venv/bin/python -m bench.templates [--payloads 40] [--ordinary 1600] [--seed 7]``
 
 Quality set: wrapper families, each written in five paraphrases (reordering,
 synonym swaps, different labels) and filled with many generated payloads
@@ -817,7 +817,8 @@ def main() -> None:
     texts = [t for _, _, t in dev + held] + ordinary
     rng.shuffle(texts)
     report = {
-        "command": "bench/templates.py "
+        "name": "templates",
+        "command": "python -m bench.templates "
         + f"--payloads {args.payloads} --ordinary {args.ordinary} --seed {args.seed}",
         "dev": quality(extractor, dev, ordinary),
         "held_out": quality(extractor, held, ordinary),
@@ -828,7 +829,7 @@ def main() -> None:
     }
     if args.sweep:
         report["sweep"] = sweep(dev + held, ordinary)
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

@@ -115,6 +115,9 @@ class ClusterStage:
         self.retired: dict[str, int] = {}
         """Last revision of alerted clusters no longer live, by cluster id."""
         self.dirty = False
+        self.best: dict[str, float] = {}
+        """Cache of each account's strongest edge similarity, dropped when one of its edges
+        changes: scoring a cluster then costs O(members), not O(edges), per revision check."""
 
     # -- union-find ---------------------------------------------------------------------------
 
@@ -196,6 +199,8 @@ class ClusterStage:
             self.edges[key] = Edge(pair.ts, pair.similarity, pair.evidence, pair.shared)
             self.adjacency[pair.a].add(pair.b)
             self.adjacency[pair.b].add(pair.a)
+            self.best.pop(pair.a, None)
+            self.best.pop(pair.b, None)
             for account in key:
                 self._cap_degree(account)
             if key not in self.edges:
@@ -203,6 +208,8 @@ class ClusterStage:
             changed = True
         elif pair.ts >= edge.ts:
             changed |= abs(edge.similarity - pair.similarity) >= _MATERIAL
+            self.best.pop(pair.a, None)
+            self.best.pop(pair.b, None)
             edge.ts, edge.similarity, edge.evidence, edge.shared = (
                 pair.ts,
                 pair.similarity,
@@ -232,18 +239,23 @@ class ClusterStage:
         del self.edges[_key(a, b)]
         self.adjacency[a].discard(b)
         self.adjacency[b].discard(a)
+        self.best.pop(a, None)
+        self.best.pop(b, None)
         self.dirty = True
 
     def _evaluate(self, root: str, ts: float) -> list[Alert | Action]:
         config = self.config
         cluster = self.cluster_of.get(root)
-        if cluster is None or len(self.component[root]) < config.cluster_min_size:
-            return []
-        members = self._core(self.component[root])
-        if len(members) < config.cluster_min_size:
+        component = self.component.get(root, ())
+        if cluster is None or len(component) < config.cluster_min_size:
             return []
         policy = cluster.policy
-        if cluster.alerted and not policy.growth_due(ts, len(self.component[root]), config):
+        # Before the O(component) work below: an alerted cluster whose membership has not
+        # grown enough is the common case on every re-confirmed edge of a big campaign.
+        if cluster.alerted and not policy.growth_due(ts, len(component), config):
+            return []
+        members = self._core(component)
+        if len(members) < config.cluster_min_size:
             return []
         orgs = {self.nodes[m].org_id for m in members}
         if len(orgs) < config.cluster_min_orgs:
@@ -296,12 +308,16 @@ class ClusterStage:
 
     def _score(self, members: list[str]) -> tuple[float, float, float]:
         config = self.config
+        edges, adjacency, nodes, cached = self.edges, self.adjacency, self.nodes, self.best
         best: dict[str, float] = {}
         for m in members:
-            sims = [self.edges[_key(m, o)].similarity for o in self.adjacency[m]]
-            best[m] = max(sims, default=0.0)
+            value = cached.get(m)
+            if value is None:
+                sims = [edges[(m, o) if m < o else (o, m)].similarity for o in adjacency[m]]
+                value = cached[m] = max(sims, default=0.0)
+            best[m] = value
         coordination = sum(best.values()) / len(members)
-        risk = sum(self.nodes[m].risk for m in members) / len(members)
+        risk = sum(nodes[m].risk for m in members) / len(members)
         size = ramp(len(members), config.cluster_min_size - 1, config.cluster_size_full)
         score = (
             config.cluster_weight_coordination * coordination
@@ -432,6 +448,7 @@ class ClusterStage:
         for account in [a for a in self.adjacency if not self.adjacency[a]]:
             del self.adjacency[account]
             self.nodes.pop(account, None)
+            self.best.pop(account, None)
         for account in live:
             self._ensure(account)
         for a, b in sorted(self.edges):

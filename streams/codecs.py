@@ -22,7 +22,9 @@ code and a detail naming the field.  Reason codes: ``malformed_json``,
 ``invalid_utf8``, ``not_an_object``, ``missing_field``, ``wrong_type``,
 ``invalid_value``, ``bad_timestamp``, ``oversized_prompt``,
 ``oversized_record``, and ``internal_error`` for a fault of the decoder itself,
-which would otherwise stop a consumer group at the same offset forever.
+which would otherwise stop a consumer group at the same offset forever.  (Events
+that decode but are refused by ``streams.admission`` get ``late_event``,
+``future_event`` or ``duplicate_event``.)
 Decoders of records DistillWatch itself produced raise ``CodecError`` carrying
 the same codes.
 """
@@ -32,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any, Final
 
 import orjson
@@ -56,6 +59,8 @@ from streams.wire_schemas import compile_validator
 # Defaults of the size limits; the detector's configuration passes its own values.
 DEFAULT_MAX_PROMPT_BYTES: Final = 64 * 1024
 DEFAULT_MAX_RECORD_BYTES: Final = 256 * 1024
+MAX_DEAD_LETTER_ORIGINAL_BYTES: Final = 512 * 1024
+"""Most original bytes a dead letter sent to Kafka keeps (``fit_dead_letter``)."""
 
 REQUEST_EVENT_SCHEMA: Final = f"request_event.v{REQUEST_EVENT_VERSION}"
 ALERT_SCHEMA: Final = f"alert.v{ALERT_VERSION}"
@@ -241,7 +246,7 @@ def _action_to_wire(action: Action) -> dict[str, Any]:
 
 
 def _signature_to_wire(signature: Signature) -> dict[str, Any]:
-    return {
+    wire: dict[str, Any] = {
         "schema": SIGNATURE_SCHEMA,
         "signature_id": signature.signature_id,
         "source": signature.source,
@@ -253,6 +258,12 @@ def _signature_to_wire(signature: Signature) -> dict[str, Any]:
         "description": signature.description,
         "deleted": signature.deleted,
     }
+    # Written only when set, so signatures without a window keep their v1 bytes.
+    if signature.valid_from is not None:
+        wire["valid_from"] = format_timestamp(signature.valid_from)
+    if signature.valid_until is not None:
+        wire["valid_until"] = format_timestamp(signature.valid_until)
+    return wire
 
 
 def _dead_letter_to_wire(dead_letter: DeadLetter) -> dict[str, Any]:
@@ -391,6 +402,25 @@ def decode_action(raw: RawRecord, *, max_record_bytes: int = DEFAULT_MAX_RECORD_
         reason=obj["reason"],
         expires_at=_timestamp("expires_at", obj["expires_at"]),
         alert_id=obj.get("alert_id"),
+    )
+
+
+def fit_dead_letter(
+    dead: DeadLetter, max_original_bytes: int = MAX_DEAD_LETTER_ORIGINAL_BYTES
+) -> DeadLetter:
+    """``dead`` with its original cut to ``max_original_bytes``; the detail says so.
+
+    Base64 grows the original by a third, and a dead letter must still fit Kafka's 1 MiB
+    record default: the broker would refuse a bigger one and the refused record would be
+    lost after all.  The cut keeps the head of the record, where its fields begin.
+    """
+    size = len(dead.original)
+    if size <= max_original_bytes:
+        return dead
+    return replace(
+        dead,
+        detail=f"{dead.detail} (original cut to its first {max_original_bytes} of {size} bytes)",
+        original=dead.original[:max_original_bytes],
     )
 
 
@@ -547,7 +577,14 @@ def _signature_from_wire(obj: dict[str, Any]) -> Signature:
         behaviour={name: float(value) for name, value in obj.get("behaviour", {}).items()},
         description=obj.get("description", ""),
         deleted=obj.get("deleted", False),
+        valid_from=_optional_timestamp(obj, "valid_from"),
+        valid_until=_optional_timestamp(obj, "valid_until"),
     )
+
+
+def _optional_timestamp(obj: dict[str, Any], field: str) -> float | None:
+    text = obj.get(field)
+    return None if text is None else _timestamp(field, text)
 
 
 def _load_object(raw: RawRecord, max_record_bytes: int | None) -> dict[str, Any]:

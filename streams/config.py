@@ -36,13 +36,35 @@ class DetectorConfig:
     templates: TemplateConfig = field(default_factory=TemplateConfig)
     """Template extraction settings (shared with ``streams.templates``)."""
     template_stats: TemplateStatsConfig = field(default_factory=TemplateStatsConfig)
-    """Per-template frequency statistics (``streams.template_stats``)."""
+    """Per-template frequency statistics (``streams.template_stats``).  Its windows wait at
+    least as long as admission lets events be late (``max_lateness_s``), so an admitted event
+    always counts in its own window."""
 
     # --- input limits ----------------------------------------------------------------------
     max_prompt_bytes: int = DEFAULT_MAX_PROMPT_BYTES
     """Longest prompt (UTF-8 bytes) a request event may carry; longer ones are dead-lettered."""
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     """Largest record read from a topic; a bigger one is dead-lettered before it is parsed."""
+
+    # --- admission (streams.admission): event time and identity ----------------------------
+    max_lateness_s: float = 600.0
+    """An event older than its partition's event-time watermark by more than this is
+    dead-lettered as ``late_event``; within it, it is processed at its own event time."""
+    max_future_s: float = 300.0
+    """An event more than this after its record's broker timestamp is dead-lettered as
+    ``future_event``: one far-future timestamp would otherwise make every later event late."""
+    dedup_max_ids: int = 20_000
+    """(account, event id) pairs remembered per requests partition; a repeat among them is
+    dead-lettered as ``duplicate_event``.  8 bytes each in memory and in checkpoints."""
+
+    # --- memory caps: eviction under floods -------------------------------------------------
+    max_accounts: int = 50_000
+    """Accounts kept per account profiler (per requests partition in the service; about
+    6.4 KiB of memory each, bench/abuse.py).  Beyond it the accounts with the fewest events
+    (then the longest idle) are forgotten first, so a flood of one-request fresh accounts
+    evicts itself, not a campaign's busy accounts."""
+    cap_evict_share: float = 0.1
+    """Share of a cap freed at once when it is exceeded: eviction cost amortised over inserts."""
 
     # --- account profile -------------------------------------------------------------------
     account_ttl_s: float = 6 * 3600.0
@@ -265,3 +287,15 @@ class DetectorConfig:
     """How often (event time) the detector expires edges and flushes due revisions."""
     evict_interval_s: float = 900.0
     """How often (event time) idle accounts and bucket members are dropped from memory."""
+
+    def __post_init__(self) -> None:
+        if self.template_stats.allowed_lateness < self.max_lateness_s:
+            raise ValueError(
+                f"template_stats.allowed_lateness ({self.template_stats.allowed_lateness:g} s) "
+                f"must be at least max_lateness_s ({self.max_lateness_s:g} s): an admitted "
+                "late event must still count in its template window"
+            )
+        if self.max_accounts < 1 or self.dedup_max_ids < 1 or not 0 < self.cap_evict_share < 1:
+            raise ValueError(
+                "max_accounts and dedup_max_ids must be positive, cap_evict_share within (0, 1)"
+            )

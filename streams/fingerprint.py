@@ -36,3 +36,17 @@ def prompt_fingerprint(
         raise TypeError(f"prompt must be str, got {type(prompt).__name__}")
     match = (extractor or _extractor()).extract(prompt, system_prompt)
     return PromptFingerprint(template_id=match.template_id, minhash=match.minhash)
+
+
+def prompt_fingerprints(
+    prompts: list[tuple[str, str | None]], *, extractor: TemplateExtractor | None = None
+) -> list[PromptFingerprint]:
+    """Fingerprints of a batch of (prompt, system prompt) pairs, equal to ``prompt_fingerprint``
+    of each; the MinHash of the whole batch is one vectorised numpy pass, which is what a
+    gateway fingerprinting its request stream in batches should call.
+    """
+    for prompt, _system in prompts:
+        if not isinstance(prompt, str):
+            raise TypeError(f"prompt must be str, got {type(prompt).__name__}")
+    matches = (extractor or _extractor()).extract_texts(prompts)
+    return [PromptFingerprint(template_id=m.template_id, minhash=m.minhash) for m in matches]

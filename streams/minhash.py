@@ -28,6 +28,7 @@ MAX_HASH = np.uint32(0xFFFFFFFF)
 """Sentinel value: a signature made only of it stands for the empty shingle set."""
 
 _SHIFT32 = np.uint64(32)
+_MAX64 = np.uint64(0xFFFFFFFF)  # the largest value a permutation (>> 32) can produce
 _MIX_MULT = np.uint64(0x9E3779B97F4A7C15)
 _SPLITMIX_1 = np.uint64(0xBF58476D1CE4E5B9)
 _SPLITMIX_2 = np.uint64(0x94D049BB133111EB)
@@ -111,6 +112,65 @@ class MinHasher:
         perm += self._b
         perm >>= _SHIFT32
         return perm.min(axis=1).astype(np.uint32)
+
+    def signatures_of_token_hashes(
+        self, token_hashes: list[np.ndarray], shingle_size: int, chunk_values: int = 8192
+    ) -> np.ndarray:
+        """Signatures of many token sequences' 1..``shingle_size``-gram sets, one row each.
+
+        Row ``j`` equals ``signature_from_hashes`` of sequence ``j``'s tokens and n-grams
+        (``combine_ngrams``), but the numpy work is shared by a chunk of sequences: they are
+        concatenated, every n-gram of the concatenation is hashed once, windows that straddle
+        two sequences are masked to the largest value (which can never lower a minimum), and
+        ``minimum.reduceat`` takes each sequence's minima.  Per-call overhead, not arithmetic,
+        is what dominates the per-prompt MinHash of short prompts.
+        """
+        out = np.empty((len(token_hashes), self.num_perm), dtype=np.uint32)
+        chunk: list[int] = []
+        values = 0
+        for j, hashes in enumerate(token_hashes):
+            if hashes.size == 0:
+                out[j] = self.empty()
+                continue
+            chunk.append(j)
+            values += hashes.size
+            if values >= chunk_values:
+                self._chunk_signatures(token_hashes, chunk, shingle_size, out)
+                chunk, values = [], 0
+        if chunk:
+            self._chunk_signatures(token_hashes, chunk, shingle_size, out)
+        return out
+
+    def _chunk_signatures(
+        self, token_hashes: list[np.ndarray], chunk: list[int], n_max: int, out: np.ndarray
+    ) -> None:
+        parts = [token_hashes[j].astype(np.uint64, copy=False) for j in chunk]
+        lengths = np.fromiter((p.size for p in parts), dtype=np.int64, count=len(parts))
+        starts = np.zeros(len(parts), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        tokens = np.concatenate(parts)
+        total = tokens.size
+        # room left in its own sequence after each position: an n-gram fits if room >= n - 1
+        ends = np.repeat(starts + lengths, lengths)
+        room = ends - np.arange(total) - 1
+        sources = [tokens]
+        invalid = []
+        for n in range(2, n_max + 1):
+            grams = np.zeros(total, dtype=np.uint64)
+            grams[: total - n + 1] = combine_ngrams(tokens, n)
+            sources.append(grams)
+            invalid.append(room < n - 1)
+        values = np.concatenate(sources) if len(sources) > 1 else tokens
+        perm = self._a * scramble(values)[None, :]
+        perm += self._b
+        perm >>= _SHIFT32
+        if invalid:
+            perm = perm.reshape(self.num_perm, n_max, total)
+            for k, mask in enumerate(invalid, start=1):
+                perm[:, k, mask] = _MAX64
+            perm = perm.min(axis=1)
+        mins = np.minimum.reduceat(perm, starts, axis=1)
+        out[chunk] = mins.T.astype(np.uint32)
 
     def signature(self, tokens: Iterable[str]) -> np.ndarray:
         """uint32 signature of a set of shingles; the empty set gives ``empty()``."""

@@ -10,6 +10,7 @@ different subset of the pool.
 from __future__ import annotations
 
 import base64
+import heapq
 import math
 from bisect import insort
 from collections.abc import Iterable
@@ -597,6 +598,26 @@ class AccountProfiler:
             alert_id,
         )
         return [alert, action]
+
+    def enforce_cap(self) -> list[str]:
+        """Forget accounts beyond ``max_accounts``; returns them.
+
+        Fewest events go first, then the longest idle, then by id: a flood of one-request
+        fresh accounts is what gets forgotten, not a campaign's busy accounts.  Callers run
+        it when event time advances, before the event that advanced it, so the set it sees
+        depends on the stream's order alone.
+        """
+        config = self.config
+        states = self.states
+        if len(states) <= config.max_accounts:
+            return []
+        keep = round(config.max_accounts * (1.0 - config.cap_evict_share))
+        victims = heapq.nsmallest(
+            len(states) - keep, ((s.n, s.last_ts, a) for a, s in states.items())
+        )
+        for *_, account_id in victims:
+            del states[account_id]
+        return [account_id for *_, account_id in victims]
 
     def evict(self, watermark: float) -> int:
         """Forget accounts idle beyond the TTL; returns how many were dropped."""

@@ -115,6 +115,9 @@ class Signature:
     """A shared detection signature (signature v1), hot-swappable in-stream.
 
     ``deleted`` marks a tombstone so a compacted topic can retract a signature.
+    ``valid_from``/``valid_until`` (epoch seconds, either may be None for unbounded)
+    bound the event time of the requests it matches, so a signature shared by
+    another lab carries the validity window the lab gave it.
     """
 
     signature_id: str
@@ -126,6 +129,8 @@ class Signature:
     behaviour: dict[str, float] = field(default_factory=dict)
     description: str = ""
     deleted: bool = False
+    valid_from: float | None = None
+    valid_until: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

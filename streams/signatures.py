@@ -12,6 +12,7 @@ whose revisions list the matching accounts.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from typing import Any
 
@@ -96,11 +97,17 @@ class CompiledSignature:
         "record",
         "templates",
         "unsupported",
+        "valid_from",
+        "valid_until",
         "values",
     )
 
     def __init__(self, sig: Signature) -> None:
         self.record = sig
+        self.valid_from = -math.inf if sig.valid_from is None else sig.valid_from
+        self.valid_until = math.inf if sig.valid_until is None else sig.valid_until
+        if self.valid_until <= self.valid_from:
+            raise ValueError(f"signature {sig.signature_id}: valid_until is not after valid_from")
         self.templates = frozenset(sig.template_hashes)
         try:
             self.patterns = tuple(re.compile(p) for p in sig.prompt_patterns)
@@ -190,6 +197,8 @@ class SignatureBook:
         out = []
         for sig_id in sorted(self.active):
             compiled = self.active[sig_id]
+            if not compiled.valid_from <= event.ts < compiled.valid_until:
+                continue
             matched: list[str] = []
             if compiled.has_indicators:
                 matched = compiled.indicators(event, match)
@@ -227,6 +236,8 @@ def _signature_dict(sig: Signature) -> dict[str, Any]:
         "behaviour": dict(sorted(sig.behaviour.items())),
         "description": sig.description,
         "deleted": sig.deleted,
+        "valid_from": sig.valid_from,
+        "valid_until": sig.valid_until,
     }
 
 
@@ -241,6 +252,8 @@ def _signature_from_dict(row: dict[str, Any]) -> Signature:
         behaviour=row["behaviour"],
         description=row["description"],
         deleted=row["deleted"],
+        valid_from=row.get("valid_from"),
+        valid_until=row.get("valid_until"),
     )
 
 

@@ -237,16 +237,15 @@ def score_pair(
     """
     if new.org_id == other.org_id or new.account_id == other.account_id:
         return None
-    shared = new.weights.keys() & other.weights.keys()
+    new_weights, other_weights = new.weights, other.weights
+    shared = new_weights.keys() & other_weights.keys()
     if not shared:
         return None
     by_family: dict[str, float] = {}
-    names: list[str] = []
-    for h in sorted(shared):
-        token = tokens[h]
-        family = token.split(":", 1)[0]
-        by_family[family] = by_family.get(family, 0.0) + min(new.weights[h], other.weights[h])
-        names.append(token)
+    for h in sorted(shared):  # a fixed summation order: float sums are order-sensitive
+        family = tokens[h].partition(":")[0]
+        a, b = new_weights[h], other_weights[h]
+        by_family[family] = by_family.get(family, 0.0) + (a if a < b else b)
     capped: dict[str, float] = {}
     for family, value in by_family.items():
         clue = _CLUE_OF.get(family, family)
@@ -280,7 +279,7 @@ def score_pair(
         evidence=round(evidence, 4),
         jaccard=round(len(shared) / union, 6),
         behaviour_similarity=round(behaviour_sim, 6),
-        shared=tuple(sorted(names)),
+        shared=tuple(sorted(tokens[h] for h in shared)),
         risk_a=first.risk,
         risk_b=second.risk,
         first_a=first.first_ts,

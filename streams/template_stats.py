@@ -26,6 +26,7 @@ clock, so a replay would compute different quantiles than the live run.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 import struct
 from collections.abc import Iterator
@@ -45,7 +46,9 @@ class TemplateStatsConfig:
     """Knobs of template frequency statistics; embedded in ``streams.config.DetectorConfig``."""
 
     window_seconds: float = 300.0
-    allowed_lateness: float = 60.0
+    allowed_lateness: float = 600.0
+    """Event time a window stays open after it ends; at least the detector's admission
+    lateness (``DetectorConfig.max_lateness_s``), so admitted late events still count."""
     idle_ttl_seconds: float = 6 * 3600.0
     tracked_prefixes: tuple[str, ...] = (WRAPPER_PREFIX,)
     hll_lg_k: int = 10
@@ -62,6 +65,13 @@ class TemplateStatsConfig:
     ratio_quantile: float = 0.99
     min_bucket_samples: int = 50
     reemit_growth: float = 2.0
+    max_templates: int = 50_000
+    """Templates tracked at once (about 5.6 KiB of memory each, bench/abuse.py).  Beyond it
+    the least active (fewest events in open windows plus closed windows, then longest idle)
+    are forgotten first: a flood of one-off templates evicts itself while a campaign's
+    template, seen again and again, stays."""
+    evict_share: float = 0.1
+    """Share of ``max_templates`` freed at once when it is exceeded."""
 
     def __post_init__(self) -> None:
         if self.window_seconds <= 0 or self.allowed_lateness < 0 or self.idle_ttl_seconds <= 0:
@@ -70,6 +80,8 @@ class TemplateStatsConfig:
             raise ValueError("ratio_quantile must be in (0, 1)")
         if self.reemit_growth <= 1.0 or self.score_threshold <= 0:
             raise ValueError("reemit_growth must exceed 1 and score_threshold be positive")
+        if self.max_templates < 1 or not 0.0 < self.evict_share < 1.0:
+            raise ValueError("max_templates must be positive and evict_share within (0, 1)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +214,7 @@ class TemplateStats:
         self.watermark = -math.inf
         self.late_events = 0
         self.untracked_events = 0
+        self.evicted_templates = 0
         self._closed_through = -1  # windows with index <= this are closed everywhere
         self._ratio_digests: dict[int, ds.tdigest_float] = {}
         self._ratio_cache: dict[int, float | None] = {}
@@ -232,6 +245,8 @@ class TemplateStats:
             state = self.templates.get(template_id)
             if state is None:
                 state = self.templates[template_id] = TemplateState(cfg)
+                if len(self.templates) > cfg.max_templates:
+                    self._evict_least_active(template_id)
             window = state.windows.get(index)
             if window is None:
                 window = state.windows[index] = _Window(index, cfg.hll_lg_k)
@@ -273,6 +288,27 @@ class TemplateStats:
             sketch = self._heavy.pop(index)
             self._last_heavy = (index, self._top(sketch))
         self._closed_through = closable
+
+    def _evict_least_active(self, keep: str) -> None:
+        """Free ``evict_share`` of the cap, least active templates first (never ``keep``)."""
+        cfg = self.config
+        count = max(1, len(self.templates) - round(cfg.max_templates * (1.0 - cfg.evict_share)))
+        ranked = heapq.nsmallest(
+            count + 1,
+            (
+                (
+                    sum(w.volume for w in state.windows.values())
+                    + state.volumes.get_total_weight(),
+                    state.last_ts,
+                    template_id,
+                )
+                for template_id, state in self.templates.items()
+            ),
+        )
+        victims = [template_id for *_, template_id in ranked if template_id != keep][:count]
+        for template_id in victims:
+            del self.templates[template_id]
+        self.evicted_templates += len(victims)
 
     # ------------------------------------------------------------------ scoring
 
@@ -342,11 +378,17 @@ class TemplateStats:
         # The population baseline takes every window, flagged or not: if many
         # templates of a volume spread widely, that is what normal looks like
         # here, and a high quantile is robust to the few campaigns among them.
-        bucket = _volume_bucket(window.volume)
-        digest = self._ratio_digests.get(bucket)
-        if digest is None:
-            digest = self._ratio_digests[bucket] = ds.tdigest_float(cfg.digest_k)
-        digest.update(accounts / window.volume)
+        # Windows with fewer events than ``min_accounts`` are left out: they can never be
+        # flagged, and they say nothing about spread (a one-event window always has one
+        # account per event).  Kept in, a flood of one-off templates would fill the lowest
+        # bucket with ratio 1, the nearest reference of any bucket without samples, and
+        # hide a campaign behind "one account per event is normal".
+        if window.volume >= cfg.min_accounts:
+            bucket = _volume_bucket(window.volume)
+            digest = self._ratio_digests.get(bucket)
+            if digest is None:
+                digest = self._ratio_digests[bucket] = ds.tdigest_float(cfg.digest_k)
+            digest.update(accounts / window.volume)
         # A template's own baseline learns slowly from its flagged windows, so a
         # campaign keeps standing out for a while instead of becoming its own normal.
         anomalous = window.emitted > 0

@@ -34,9 +34,8 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
 
 import numpy as np
 
@@ -1020,10 +1019,30 @@ def _shingles(token_hashes: np.ndarray, shingle_size: int) -> np.ndarray:
     return np.concatenate(grams) if len(grams) > 1 else token_hashes
 
 
-def _match_text(
-    cfg: TemplateConfig, hasher: MinHasher, prompt: str, system: str | None
-) -> TemplateMatch:
-    """Template of a (bounded) prompt and system prompt: a pure function, hence memoisable."""
+@dataclass(frozen=True, slots=True)
+class _Analysis:
+    """Everything of a ``TemplateMatch`` but the MinHash, which is computed per batch."""
+
+    template_id: str
+    exact_id: str
+    token_hashes: np.ndarray
+    features: frozenset[str]
+    wrapper: bool
+    skeleton: str
+
+    def match(self, signature: np.ndarray) -> TemplateMatch:
+        return TemplateMatch(
+            template_id=self.template_id,
+            exact_id=self.exact_id,
+            minhash=tuple(signature.tolist()),
+            features=self.features,
+            wrapper=self.wrapper,
+            skeleton=self.skeleton,
+        )
+
+
+def _analyse(cfg: TemplateConfig, prompt: str, system: str | None) -> _Analysis:
+    """Template of a (bounded) prompt and system prompt, MinHash aside: a pure function."""
     norm = normalise(prompt, cfg)
     skel = skeleton(norm, cfg)
     sys_norm = normalise(system, cfg) if system else ""
@@ -1051,15 +1070,13 @@ def _match_text(
         template_id = prefix + _digest(struct.pack(f"<{len(bottom)}Q", *bottom))
     else:
         template_id = prefix + exact_id
-    token_hashes = np.array(hashes, dtype=np.uint64)
-    sig = hasher.signature_from_hashes(_shingles(token_hashes, cfg.shingle_size))
     features = prompt_features(prompt, system, cfg)
     if is_wrapper:
         features = features | {"has_wrapper"}
-    return TemplateMatch(
+    return _Analysis(
         template_id=template_id,
         exact_id=exact_id,
-        minhash=tuple(sig.tolist()),
+        token_hashes=np.array(hashes, dtype=np.uint64),
         features=features,
         wrapper=is_wrapper,
         skeleton=text if is_wrapper else "",
@@ -1074,19 +1091,77 @@ class TemplateExtractor:
     costs one dict lookup instead of a full extraction.
     """
 
-    __slots__ = ("_empty", "_match", "config")
+    __slots__ = ("_cache", "_empty", "_hasher", "config")
 
     def __init__(self, config: TemplateConfig | None = None) -> None:
         cfg = self.config = config or _DEFAULT_CONFIG
-        hasher = MinHasher(cfg.num_perm, cfg.seed)
+        self._hasher = hasher = MinHasher(cfg.num_perm, cfg.seed)
         self._empty = TemplateMatch(
             template_id=EMPTY_TEMPLATE_ID,
             exact_id=EMPTY_TEMPLATE_ID,
             minhash=tuple(hasher.empty().tolist()),
             features=frozenset({"empty_prompt"}),
         )
-        match = partial(_match_text, cfg, hasher)
-        self._match = lru_cache(maxsize=cfg.cache_size)(match) if cfg.cache_size else match
+        self._cache: OrderedDict[tuple[str, str | None], TemplateMatch] = OrderedDict()
+
+    def _cached(self, key: tuple[str, str | None]) -> TemplateMatch | None:
+        match = self._cache.get(key)
+        if match is not None:
+            self._cache.move_to_end(key)
+        return match
+
+    def _remember(self, key: tuple[str, str | None], match: TemplateMatch) -> None:
+        if self.config.cache_size:
+            self._cache[key] = match
+            if len(self._cache) > self.config.cache_size:
+                self._cache.popitem(last=False)
+
+    def _key(self, prompt: str | None, system_prompt: str | None) -> tuple[str, str | None]:
+        limit = self.config.max_prompt_chars
+        system = _bounded(system_prompt, limit) if system_prompt else None
+        return _bounded(prompt or "", limit), system
+
+    def _fingerprint_match(self, fingerprint: PromptFingerprint) -> TemplateMatch:
+        if len(fingerprint.minhash) != self.config.num_perm:
+            raise ValueError(
+                f"fingerprint minhash has {len(fingerprint.minhash)} values, "
+                f"expected {self.config.num_perm}"
+            )
+        return TemplateMatch(
+            template_id=fingerprint.template_id,
+            exact_id=fingerprint.template_id,
+            minhash=tuple(fingerprint.minhash),
+            features=frozenset({"privacy_mode"}),
+            wrapper=fingerprint.template_id.startswith(WRAPPER_PREFIX),
+        )
+
+    def extract_texts(self, texts: list[tuple[str | None, str | None]]) -> list[TemplateMatch]:
+        """Templates of many (prompt, system prompt) pairs: ``extract`` of each pair.
+
+        The MinHash of all prompts not in the cache is computed in one vectorised pass
+        (``MinHasher.signatures_of_token_hashes``), and a prompt repeated within the batch
+        is analysed once.
+        """
+        empty = ("", None)
+        keys = [self._key(p, s) if p or s else empty for p, s in texts]
+        found: dict[tuple[str, str | None], TemplateMatch] = {empty: self._empty}
+        pending: dict[tuple[str, str | None], _Analysis] = {}
+        for key in keys:
+            if key in found or key in pending:
+                continue
+            match = self._cached(key)
+            if match is not None:
+                found[key] = match
+            else:
+                pending[key] = _analyse(self.config, *key)
+        if pending:
+            signatures = self._hasher.signatures_of_token_hashes(
+                [a.token_hashes for a in pending.values()], self.config.shingle_size
+            )
+            for (key, analysis), signature in zip(pending.items(), signatures, strict=True):
+                found[key] = match = analysis.match(signature)
+                self._remember(key, match)
+        return [found[key] for key in keys]
 
     def extract(
         self,
@@ -1100,25 +1175,19 @@ class TemplateExtractor:
         match this extractor's ``num_perm`` (a gateway on different settings),
         so the caller can dead-letter it instead of comparing garbage.
         """
-        cfg = self.config
         if not prompt and not system_prompt:
             if fingerprint is None:
                 return self._empty
-            if len(fingerprint.minhash) != cfg.num_perm:
-                raise ValueError(
-                    f"fingerprint minhash has {len(fingerprint.minhash)} values, "
-                    f"expected {cfg.num_perm}"
-                )
-            return TemplateMatch(
-                template_id=fingerprint.template_id,
-                exact_id=fingerprint.template_id,
-                minhash=tuple(fingerprint.minhash),
-                features=frozenset({"privacy_mode"}),
-                wrapper=fingerprint.template_id.startswith(WRAPPER_PREFIX),
-            )
-        limit = cfg.max_prompt_chars
-        system = _bounded(system_prompt, limit) if system_prompt else None
-        return self._match(_bounded(prompt or "", limit), system)
+            return self._fingerprint_match(fingerprint)
+        key = self._key(prompt, system_prompt)
+        match = self._cached(key)
+        if match is None:
+            cfg = self.config
+            analysis = _analyse(cfg, *key)
+            shingles = _shingles(analysis.token_hashes, cfg.shingle_size)
+            match = analysis.match(self._hasher.signature_from_hashes(shingles))
+            self._remember(key, match)
+        return match
 
 
 _DEFAULT_CONFIG = TemplateConfig()

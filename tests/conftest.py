@@ -1,4 +1,5 @@
-"""Fixtures shared by the suite: the real Kafka broker for tests marked ``kafka`` or ``service``.
+"""Fixtures shared by the suite: the real Kafka broker for tests with a broker marker
+(``kafka``, ``service``, ``faults``, ``fuzz``).
 
 A marked test gets the broker at ``DISTILLWATCH_BOOTSTRAP_SERVERS`` (``make test`` starts it
 and exports the address).  When it cannot be reached the test is skipped with the reason on a
@@ -20,7 +21,7 @@ import pytest
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
 
-BROKER_MARKERS = ("kafka", "service")
+BROKER_MARKERS = ("kafka", "service", "faults", "fuzz")
 
 
 def _in_ci() -> bool:
@@ -31,15 +32,13 @@ def _in_ci() -> bool:
 def kafka_bootstrap() -> str:
     """The reachable broker's bootstrap address (skips or fails the test when there is none)."""
     from confluent_kafka import KafkaException
-    from confluent_kafka.admin import AdminClient
 
+    from agents.kafka_clients import make_admin
     from agents.settings import get_settings
 
     bootstrap = get_settings().bootstrap_servers
     # librdkafka's connection-refused chatter goes to a logger pytest captures, not to stderr.
-    probe = AdminClient(
-        {"bootstrap.servers": bootstrap, "logger": logging.getLogger("kafka-probe")}
-    )
+    probe = make_admin(bootstrap, logger=logging.getLogger("kafka-probe"))
     try:
         probe.list_topics(timeout=5)
     except KafkaException as error:
@@ -55,16 +54,16 @@ def kafka_bootstrap() -> str:
 
 @pytest.fixture(autouse=True)
 def _broker_for_marked_tests(request: pytest.FixtureRequest) -> None:
-    """A test marked ``kafka`` or ``service`` needs the broker even without naming the fixture."""
+    """A test with a broker marker needs the broker even without naming the fixture."""
     if any(request.node.get_closest_marker(marker) for marker in BROKER_MARKERS):
         request.getfixturevalue("kafka_bootstrap")
 
 
 @pytest.fixture(scope="session")
 def kafka_admin(kafka_bootstrap: str) -> AdminClient:
-    from confluent_kafka.admin import AdminClient
+    from agents.kafka_clients import make_admin
 
-    return AdminClient({"bootstrap.servers": kafka_bootstrap})
+    return make_admin(kafka_bootstrap)
 
 
 @pytest.fixture(scope="session")

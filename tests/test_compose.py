@@ -26,6 +26,15 @@ CONTAINER_SPECIFIC = {
     "listener.security.protocol.map",
     "log.dirs",
 }
+# The local broker's SASL_PLAINTEXT (SCRAM user created by kafkactl) and SSL (certificate of
+# kafkactl's development CA) listeners test the clients' security settings; the compose
+# broker serves PLAINTEXT only.
+LOCAL_SECURED_LISTENERS = {
+    "sasl.enabled.mechanisms",
+    "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config",
+    "ssl.keystore.type",
+    "ssl.keystore.location",
+}
 
 
 @pytest.fixture(scope="module")
@@ -71,12 +80,14 @@ def test_client_port_and_controller_port_match_the_local_broker(compose, server_
     )
     assert listener_ports(env["KAFKA_LISTENERS"])["CONTROLLER"] == local["CONTROLLER"]
     assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"].endswith(f":{local['CONTROLLER']}")
+    assert {"SASL_PLAINTEXT", "SSL"} <= set(local)
+    assert not {"SASL_PLAINTEXT", "SSL"} & set(listener_ports(env["KAFKA_LISTENERS"]))
 
 
 def test_broker_settings_match_the_local_broker(compose, server_properties):
     env = broker_env(compose)
     for key, value in server_properties.items():
-        if key not in CONTAINER_SPECIFIC:
+        if key not in CONTAINER_SPECIFIC | LOCAL_SECURED_LISTENERS:
             variable = "KAFKA_" + key.upper().replace(".", "_")
             assert env.get(variable) == value, f"{variable} should be {value} like {key}"
 

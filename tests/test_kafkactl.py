@@ -32,6 +32,8 @@ def kafkactl(tmp_path: Path):
         "DISTILLWATCH_KAFKA_VAR": str(tmp_path / "kafka"),
         "DISTILLWATCH_KAFKA_PORT": str(free_port()),
         "DISTILLWATCH_KAFKA_CONTROLLER_PORT": str(free_port()),
+        "DISTILLWATCH_KAFKA_SASL_PORT": str(free_port()),
+        "DISTILLWATCH_KAFKA_SSL_PORT": str(free_port()),
     }
 
     def run(*args: str, **overrides: str) -> subprocess.CompletedProcess[str]:
@@ -100,6 +102,30 @@ def test_client_and_controller_ports_must_differ(kafkactl):
     )
     assert result.returncode == 1
     assert "both 19500" in result.stderr
+
+
+def test_the_sasl_port_defaults_to_the_client_port_plus_two_and_must_differ(kafkactl):
+    result = kafkactl(
+        "status",
+        DISTILLWATCH_KAFKA_PORT="19500",
+        DISTILLWATCH_KAFKA_CONTROLLER_PORT="19502",
+        DISTILLWATCH_KAFKA_SASL_PORT="",
+    )
+    assert result.returncode == 1
+    assert "controller and SASL ports are both 19502" in result.stderr
+
+
+def test_start_on_a_busy_sasl_port_says_so(kafkactl):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+
+        start = kafkactl("start", DISTILLWATCH_KAFKA_SASL_PORT=str(port))
+
+    assert start.returncode == 1
+    assert f"SASL port 127.0.0.1:{port} is already in use by another process" in start.stderr
+    assert "DISTILLWATCH_KAFKA_SASL_PORT" in start.stderr
 
 
 def test_missing_java_is_explained(kafkactl, tmp_path):

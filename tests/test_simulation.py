@@ -291,18 +291,15 @@ def test_grammar_refuses_malformed_templates(template: str) -> None:
 def test_kafka_mode_produces_every_event_keyed_by_account(
     tmp_path: Path, make_topic: object, kafka_bootstrap: str
 ) -> None:
-    from confluent_kafka import Consumer
+    from agents.kafka_clients import make_consumer
 
     topic = make_topic(partitions=3)  # type: ignore[operator]
     _cli(tmp_path, 3, "--hours", "0.05", "--kafka", "--topic", topic, "--rate", "5000")
     expected = (tmp_path / "events.jsonl").read_bytes().splitlines()
-    consumer = Consumer(
-        {
-            "bootstrap.servers": kafka_bootstrap,
-            "group.id": f"sim-test-{topic}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+    consumer = make_consumer(
+        kafka_bootstrap,
+        f"sim-test-{topic}",
+        **{"auto.offset.reset": "earliest", "enable.auto.commit": False},
     )
     consumer.subscribe([topic])
     received = []

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 
-import faust
+from agents.kafka_clients import make_faust_app
 
 env = os.environ
-app = faust.App(
+app = make_faust_app(
     env["FAUST_TEST_APP_ID"],
-    broker=[f"kafka://{server}" for server in env["FAUST_TEST_BOOTSTRAP"].split(",")],
+    env["FAUST_TEST_BOOTSTRAP"],
     store="memory://",
     datadir=env["FAUST_TEST_DATADIR"],  # Faust creates it even for in-memory tables
     topic_partitions=int(env["FAUST_TEST_PARTITIONS"]),

@@ -6,8 +6,9 @@ import time
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import TopicPartition
 
+from agents.kafka_clients import make_consumer, make_producer
 from agents.ordering import partition_for
 
 pytestmark = pytest.mark.kafka
@@ -15,9 +16,7 @@ pytestmark = pytest.mark.kafka
 
 def read_all(bootstrap: str, topic: str, partitions: int, expected: int, timeout: float = 20.0):
     """Records of ``topic`` from the start, until ``expected`` arrived or the deadline passed."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"reader-{topic}", "enable.auto.commit": False}
-    )
+    consumer = make_consumer(bootstrap, f"reader-{topic}", **{"enable.auto.commit": False})
     consumer.assign([TopicPartition(topic, partition, 0) for partition in range(partitions)])
     records = []
     deadline = time.monotonic() + timeout
@@ -34,7 +33,7 @@ def read_all(bootstrap: str, topic: str, partitions: int, expected: int, timeout
 def test_keyed_records_land_on_the_partition_java_murmur2_picks(kafka_bootstrap, make_topic):
     partitions = 6
     topic = make_topic(partitions=partitions)
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "partitioner": "murmur2_random"})
+    producer = make_producer(kafka_bootstrap)
     delivered: dict[bytes, int] = {}
 
     def on_delivery(error, message):

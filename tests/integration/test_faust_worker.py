@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import (
-    Consumer,
     ConsumerGroupState,
     ConsumerGroupTopicPartitions,
     KafkaError,
     KafkaException,
-    Producer,
     TopicPartition,
 )
+
+from agents.kafka_clients import make_consumer, make_producer
 
 pytestmark = pytest.mark.kafka
 
@@ -117,9 +117,7 @@ def committed_records(admin, group: str, topic: str) -> int:
 
 def consume_until(bootstrap: str, topic: str, done, process, log: Path) -> list[tuple]:
     """All (key, value) records of ``topic`` from the start, polled until ``done(records)``."""
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": f"{topic}-reader", "enable.auto.commit": False}
-    )
+    consumer = make_consumer(bootstrap, f"{topic}-reader", **{"enable.auto.commit": False})
     consumer.assign([TopicPartition(topic, partition, 0) for partition in range(PARTITIONS)])
     records: list[tuple] = []
     deadline = time.monotonic() + DEADLINE
@@ -147,7 +145,7 @@ def test_worker_joins_group_keeps_table_and_writes_output(kafka_bootstrap, kafka
     assert len(group.members) == 1
 
     keys = [b"acct-a", b"acct-b", b"acct-c"]
-    producer = Producer({"bootstrap.servers": kafka_bootstrap, "partitioner": "murmur2_random"})
+    producer = make_producer(kafka_bootstrap)
     for round_ in range(4):
         for key in keys:
             producer.produce(source, key=key, value=f"event-{round_}".encode())

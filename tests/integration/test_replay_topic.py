@@ -55,8 +55,8 @@ def test_topic_replay_honours_the_time_range(kafka_bootstrap, make_topic):
 
 def test_bad_records_in_the_range_become_dead_letters_with_coordinates(kafka_bootstrap, make_topic):
     topic = make_topic(1)
-    good = encode(simulate("small", 2).events[0])
-    _produce(kafka_bootstrap, topic, [("a", good), ("a", b"\xff\xfe not json"), ("a", good)])
+    first, second = (encode(e) for e in simulate("small", 2).events[:2])
+    _produce(kafka_bootstrap, topic, [("a", first), ("a", b"\xff\xfe not json"), ("a", second)])
     result = replay_records(read_topic(kafka_bootstrap, topic, None, None, False), PARTITIONS)
     assert result.events == 2
     [dead] = result.dead_letters

@@ -10,16 +10,21 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from agents.replay import replay_records
+from agents.kafka_clients import make_consumer, make_producer
+from agents.replay import ReplayResult, replay_records
+from agents.settings import KafkaSecurity
 from streams.codecs import encode
+from streams.config import DetectorConfig
+from streams.detector import Detector
 from streams.records import Alert, RequestEvent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -50,6 +55,8 @@ class Deployment:
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
     workers: list[subprocess.Popen] = field(default_factory=list)
     topics: dict[str, str] = field(default_factory=dict)
+    security: KafkaSecurity | None = None  # None: this process's settings
+    loglevel: str = "info"
 
     def create(self) -> None:
         configs = _declared_configs()
@@ -136,7 +143,7 @@ class Deployment:
                 "-m",
                 "agents.worker",
                 "--loglevel",
-                "info",
+                self.loglevel,
                 "--web-port",
                 str(free_port()),
             ],
@@ -167,9 +174,7 @@ class Deployment:
         )
 
     def produce(self, events: list[RequestEvent], extra: list[tuple[bytes, bytes]] = ()) -> None:
-        producer = Producer(
-            {"bootstrap.servers": self.bootstrap, "partitioner": "murmur2_random", "linger.ms": 20}
-        )
+        producer = make_producer(self.bootstrap, self.security)
         topic = self.topics["requests"]
         for event in events:
             producer.produce(topic, encode(event), event.account_id.encode())
@@ -178,15 +183,27 @@ class Deployment:
             producer.produce(topic, value, key)
         assert producer.flush(30) == 0
 
-    def read(self, role: str, done: Callable[[list], bool], deadline_s: float) -> list:
-        """(partition, offset, key, value) records of a topic from the start until ``done``."""
+    def produce_raw(self, records: list[tuple[bytes | None, bytes, int]], **config: object) -> None:
+        """Raw (key, value, timestamp ms) records in this order, with producer overrides."""
+        producer = make_producer(self.bootstrap, self.security, **config)
+        topic = self.topics["requests"]
+        for key, value, ms in records:
+            producer.produce(topic, value, key, timestamp=ms)
+            producer.poll(0)
+        assert producer.flush(60) == 0
+
+    def read(
+        self,
+        role: str,
+        done: Callable[[list], bool],
+        deadline_s: float,
+        timestamps: bool = False,
+    ) -> list:
+        """(partition, offset, key, value[, broker timestamp]) records of a topic from the
+        start until ``done``."""
         topic = self.topics[role]
-        consumer = Consumer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "group.id": f"r-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-            }
+        consumer = make_consumer(
+            self.bootstrap, f"r-{uuid.uuid4()}", self.security, **{"enable.auto.commit": False}
         )
         parts = self.admin.list_topics(topic, timeout=10).topics[topic].partitions
         consumer.assign([TopicPartition(topic, p, 0) for p in parts])
@@ -199,7 +216,11 @@ class Deployment:
                         raise AssertionError(f"worker died:\n{self.logs()}")
                 for m in consumer.consume(1000, timeout=0.5):
                     if m.error() is None:
-                        records.append((m.partition(), m.offset(), m.key(), m.value()))
+                        row = (m.partition(), m.offset(), m.key(), m.value())
+                        if timestamps:
+                            kind, ms = m.timestamp()
+                            row = (*row, ms / 1000.0 if kind else None)
+                        records.append(row)
                     elif m.error().code() != KafkaError._PARTITION_EOF:
                         raise AssertionError(m.error())
         finally:
@@ -207,19 +228,33 @@ class Deployment:
         return records
 
 
-_replayed: dict[str, list[Alert]] = {}
+_replayed: dict[str, ReplayResult] = {}
+
+
+def reference(
+    deployment: Deployment, expected_records: int, config: DetectorConfig | None = None
+) -> ReplayResult:
+    """Forensic replay of the deployment's requests topic with an in-process Detector."""
+    records = deployment.read("requests", lambda r: len(r) >= expected_records, 60, True)
+    assert len(records) == expected_records
+    rows = sorted((p, o, v, ts) for p, o, _k, v, ts in records)
+    digest = hashlib.sha256(repr((rows, config)).encode()).hexdigest()
+    if digest not in _replayed:
+        raws = [(v, "requests", p, o, ts) for p, o, v, ts in rows]
+        partitions = 1 + max(p for p, *_ in rows)
+        _replayed[digest] = replay_records(raws, partitions, Detector(config))
+    return _replayed[digest]
 
 
 def reference_alerts(deployment: Deployment, expected_records: int) -> list[Alert]:
-    """Forensic replay of the deployment's requests topic with an in-process Detector."""
-    records = deployment.read("requests", lambda r: len(r) >= expected_records, 30)
-    assert len(records) == expected_records
-    rows = sorted((p, o, v) for p, o, _k, v in records)
-    digest = hashlib.sha256(repr(rows).encode()).hexdigest()
-    if digest not in _replayed:
-        raws = [(v, "requests", p, o) for p, o, v in rows]
-        _replayed[digest] = replay_records(raws, partitions=1 + max(p for p, _o, _v in rows)).alerts
-    return _replayed[digest]
+    return reference(deployment, expected_records).alerts
+
+
+def scrape(worker: subprocess.Popen) -> str:
+    """The worker's Prometheus metrics as text."""
+    port = worker.args[worker.args.index("--web-port") + 1]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        return response.read().decode()
 
 
 def split(events: list[RequestEvent], share: float) -> tuple[list, list]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from confluent_kafka import Producer
 
+from agents.kafka_clients import make_producer
 from streams.codecs import decode_alert, encode
 from streams.records import Signature
 
@@ -41,7 +41,7 @@ def test_a_signature_published_while_running_is_hot_loaded_and_matched(deploymen
         infrastructure={"payment_fingerprint": (target,)},
         description="card seen funding a distillation fleet",
     )
-    producer = Producer({"bootstrap.servers": deployment.bootstrap})
+    producer = make_producer(deployment.bootstrap)
     producer.produce(deployment.topics["signatures"], encode(signature), b"sig-live-card")
     assert producer.flush(30) == 0
     _wait_for_log(worker, "signature sig-live-card applied", 30)

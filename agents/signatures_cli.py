@@ -1,0 +1,217 @@
+"""``distillwatch signatures learn|export|import``: share detection signatures with partner labs.
+
+* ``learn --alert ID`` -- an analyst confirms a cluster: the signature learned from the
+  alert's latest revision (``streams.signature_learning``) is published to the signatures
+  topic, where this lab's workers apply it at once and ``export`` finds it.  Learning is a
+  separate, explicit step because publishing a signature is a decision (it can block
+  accounts); export then shares only what this lab already runs.
+* ``export --format stix`` -- the live signatures (the compacted topic read to its end,
+  tombstones applied) as one STIX 2.1 bundle (``streams.stix``).
+* ``import FILE`` -- a partner's bundle, validated whole (``streams.stix``: size and count
+  bounds, strict STIX validation, whitelisted patterns, no evaluation), then published to the
+  signatures topic keyed by signature id; revoked indicators are published as tombstones.
+  A signature id already published by another source is neither replaced nor retracted.
+  Running workers pick them up without a restart.  A refused file exits 2 with the object
+  and the problem named, and nothing of it is published.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="signatures_command", required=True, metavar="ACTION")
+    learn = sub.add_parser("learn", help="publish the signature learned from a confirmed alert")
+    learn.add_argument("--alert", required=True, help="alert id (coordinated_cluster or ...)")
+    learn.add_argument("--alerts-topic", help="alerts topic (default: the configured one)")
+    learn.add_argument("--dry-run", action="store_true", help="print it, publish nothing")
+    export = sub.add_parser("export", help="write the live signatures as a STIX 2.1 bundle")
+    export.add_argument("--format", choices=["stix"], default="stix")
+    export.add_argument("--output", type=Path, help="bundle file (default: stdout)")
+    imp = sub.add_parser("import", help="validate a partner's STIX 2.1 bundle and publish it")
+    imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--allow-regex",
+        action="store_true",
+        help="accept prompt regular expressions (default: DISTILLWATCH_SOC__IMPORT_ALLOW_REGEX)",
+    )
+    imp.add_argument("--dry-run", action="store_true", help="validate only, publish nothing")
+
+
+def live_signatures(bootstrap: str, topic: str) -> list[Any]:
+    """The signatures a worker would hold after reading ``topic`` to its end."""
+    from agents.topic_reader import read_records
+    from streams.codecs import decode_signature
+    from streams.records import Signature
+
+    latest: dict[str, Signature] = {}
+    for record in read_records(bootstrap, topic):
+        if record.value is None:
+            if record.key is not None:
+                latest.pop(record.key.decode(errors="replace"), None)
+            continue
+        signature = decode_signature(
+            record.value, topic=topic, partition=record.partition, offset=record.offset
+        )
+        if not isinstance(signature, Signature):
+            sys.stderr.write(
+                f"signatures: {topic}[{record.partition}]@{record.offset} refused: "
+                f"{signature.reason}: {signature.detail}\n"
+            )
+            continue
+        if signature.deleted:
+            latest.pop(signature.signature_id, None)
+        else:
+            latest[signature.signature_id] = signature
+    return [latest[k] for k in sorted(latest)]
+
+
+def latest_alert(bootstrap: str, topic: str, alert_id: str) -> Any | None:
+    """The highest revision of ``alert_id`` on the alerts topic (alerts are keyed by id)."""
+    from agents.topic_reader import read_records
+    from streams.codecs import decode_alert
+
+    key = alert_id.encode()
+    best = None
+    for record in read_records(bootstrap, topic):
+        if record.key != key or record.value is None:
+            continue
+        alert = decode_alert(record.value)
+        if alert.alert_id == alert_id and (best is None or alert.revision >= best.revision):
+            best = alert
+    return best
+
+
+def conflicts(live: list[Any], imported: list[Any]) -> list[str]:
+    """Imported signatures that would replace or retract one another source published.
+
+    The signatures topic is keyed by signature id, so without this check a partner's file
+    could overwrite (or revoke) a signature this lab learned, just by reusing its id.
+    """
+    owners = {s.signature_id: s.source for s in live}
+    return [
+        f"{s.signature_id!r} from {s.source!r} would "
+        f"{'retract' if s.deleted else 'replace'} the one published by "
+        f"{owners[s.signature_id]!r}"
+        for s in imported
+        if s.signature_id in owners and owners[s.signature_id] != s.source
+    ]
+
+
+def publish(bootstrap: str, topic: str, records: list[tuple[str, bytes | None]]) -> None:
+    from agents.kafka_clients import make_producer
+
+    producer = make_producer(bootstrap)
+    failures: list[str] = []
+
+    def delivered(error: Any, message: Any) -> None:
+        if error is not None:
+            failures.append(f"{message.key().decode()}: {error}")
+
+    for key, value in records:
+        producer.produce(topic, key=key.encode(), value=value, on_delivery=delivered)
+        producer.poll(0)
+    if producer.flush(30) != 0 or failures:
+        raise SystemExit(f"signatures: not all records reached {topic}: {failures or 'timeout'}")
+
+
+def _learn(args: argparse.Namespace, settings: Any) -> int:
+    from streams.codecs import encode
+    from streams.signature_learning import LearningPolicy, signature_from_cluster
+
+    topic = args.alerts_topic or settings.topics.alerts
+    alert = latest_alert(settings.bootstrap_servers, topic, args.alert)
+    if alert is None:
+        sys.stderr.write(f"signatures learn: no alert {args.alert!r} on {topic}\n")
+        return 2
+    soc = settings.soc
+    policy = LearningPolicy(soc.learn_min_pair_share, soc.learned_validity_days * 86400.0)
+    try:
+        signature = signature_from_cluster(alert, soc.lab_name, policy)
+    except ValueError as exc:
+        sys.stderr.write(f"signatures learn: {exc}\n")
+        return 2
+    record = encode(signature)
+    if not args.dry_run:
+        publish(
+            settings.bootstrap_servers,
+            settings.topics.signatures,
+            [(signature.signature_id, record)],
+        )
+    sys.stdout.buffer.write(record + b"\n")
+    return 0
+
+
+def _export(args: argparse.Namespace, settings: Any) -> int:
+    from streams.stix import StixError, bundle_bytes, signatures_to_bundle
+
+    signatures = live_signatures(settings.bootstrap_servers, settings.topics.signatures)
+    try:
+        data = bundle_bytes(signatures_to_bundle(signatures))
+    except StixError as exc:
+        sys.stderr.write(f"signatures export: {exc}\n")
+        return 2
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        args.output.write_bytes(data)
+    sys.stderr.write(orjson.dumps({"exported": len(signatures)}).decode() + "\n")
+    return 0
+
+
+def _import(args: argparse.Namespace, settings: Any) -> int:
+    from streams.codecs import encode
+    from streams.stix import ImportLimits, StixError, bundle_to_signatures
+
+    soc = settings.soc
+    limits = ImportLimits(
+        soc.import_max_bytes, soc.import_max_objects, soc.import_allow_regex or args.allow_regex
+    )
+    try:
+        with args.file.open("rb") as handle:
+            data = handle.read(limits.max_bytes + 1)  # never more than the bound into memory
+    except OSError as exc:
+        sys.stderr.write(f"signatures import: cannot read {args.file}: {exc.strerror}\n")
+        return 2
+    if len(data) > limits.max_bytes:
+        sys.stderr.write(
+            f"signatures import: {args.file} is larger than {limits.max_bytes} bytes "
+            "(DISTILLWATCH_SOC__IMPORT_MAX_BYTES); refused unread\n"
+        )
+        return 2
+    try:
+        signatures = bundle_to_signatures(data, limits)
+    except StixError as exc:
+        sys.stderr.write(f"signatures import: {args.file}: {exc}\n")
+        return 2
+    clashes = conflicts(
+        live_signatures(settings.bootstrap_servers, settings.topics.signatures), signatures
+    )
+    if clashes:
+        sys.stderr.write(f"signatures import: {args.file}: refused: {'; '.join(clashes)}\n")
+        return 2
+    records = [(s.signature_id, None if s.deleted else encode(s)) for s in signatures]
+    if not args.dry_run:
+        publish(settings.bootstrap_servers, settings.topics.signatures, records)
+    summary = {
+        "imported": sum(not s.deleted for s in signatures),
+        "retracted": sum(s.deleted for s in signatures),
+        "topic": None if args.dry_run else settings.topics.signatures,
+        "signatures": [s.signature_id for s in signatures],
+    }
+    sys.stdout.write(orjson.dumps(summary).decode() + "\n")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from agents.settings import get_settings
+
+    settings = get_settings()
+    handler = {"learn": _learn, "export": _export, "import": _import}[args.signatures_command]
+    return handler(args, settings)

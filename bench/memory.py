@@ -1,0 +1,151 @@
+"""Memory per tracked account: resident memory and serialised state, at 100k and 1M accounts.
+
+Usage: ``.venv/bin/python -m bench.memory [--accounts 100000,1000000] [--built 100000]``
+
+Per-account state is the account stage's ``AccountState`` (what a worker holds per account
+and checkpoints as that account's record).  ``--built`` accounts get real profiles: three
+privacy-mode events each from ``bench.synthetic`` through ``AccountProfiler.process`` (the
+core's own API).  A larger size is reached by decoding copies of those profiles with
+``AccountState.from_bytes`` under new account ids: every copy is a separate object graph,
+as after a restart from checkpoints, so resident memory is that of really holding N
+profiles while the build stays within seconds.  ``rss_bytes_per_account`` is the growth of
+this process's RSS over the empty profiler divided by N; ``state_bytes_*`` are the sizes of
+``AccountState.to_bytes`` (a copy serialises to its original's bytes).
+Target: <= 1 KB per tracked account.  One JSON line per size.
+
+First, a ``memory_stages`` line: the simulator's traffic (``--hours``) through a whole
+``Detector``, and each stage's serialised state (``to_bytes``) per account it tracks: account
+profiles, similarity buckets per member account (keyed as the service stores them, and
+de-duplicated as one process holds them), cluster stage per node, and the fixed-size global
+sketches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from bench.common import emit, rss_bytes, simulated_events
+from bench.synthetic import accounts_events
+from streams.detector import Detector
+from streams.profile import AccountState
+
+
+def built_states(accounts: int, seed: int) -> list[bytes]:
+    det = Detector()
+    for event in accounts_events(accounts, seed):
+        det.profiler.process(event, det.extract(event))
+    return [s.to_bytes() for s in det.profiler.states.values()]
+
+
+def stage_breakdown(hours: float, seed: int) -> None:
+    events = simulated_events(hours, seed)
+    det = Detector()
+    det.process_many(events)
+    det.advance_to(events[-1].ts)
+    profiles = sorted(len(s.to_bytes()) for s in det.profiler.states.values())
+    accounts = len(profiles)
+    similarity = det.similarity
+    members = {m.account_id for bucket in similarity.buckets.values() for m in bucket}
+    keyed = sum(len(similarity.bucket_to_bytes(k)) for k in similarity.buckets)
+    snapshot = len(det.snapshot())
+    emit(
+        "memory_stages",
+        events=len(events),
+        hours=hours,
+        tracked_accounts=accounts,
+        profile_bytes_mean=round(statistics.fmean(profiles), 1),
+        profile_bytes_p95=profiles[int(accounts * 0.95)],
+        profile_bytes_max=profiles[-1],
+        similarity_keys=len(similarity.buckets),
+        similarity_bytes_per_member_keyed=round(keyed / max(len(members), 1), 1),
+        similarity_bytes_per_member_in_process=round(
+            len(similarity.to_bytes()) / max(len(members), 1), 1
+        ),
+        cluster_nodes=len(det.clusters.nodes),
+        cluster_bytes_per_node=round(
+            len(det.clusters.to_bytes()) / max(len(det.clusters.nodes), 1), 1
+        ),
+        token_frequency_bytes_global=len(det.frequency.to_bytes()),
+        template_stage_bytes_global=len(det.templates.to_bytes()),
+        detector_snapshot_bytes_per_account=round(snapshot / max(accounts, 1), 1),
+    )
+
+
+def measure(size: int, blobs: list[bytes], built: int) -> None:
+    """Hold ``size`` decoded profiles in this (fresh) process and report what they cost."""
+    config = Detector().config
+    gc.collect()
+    before = rss_bytes()
+    started = time.perf_counter()
+    states: dict[str, AccountState] = {}
+    for i in range(size):
+        states[f"acct-{i:08d}"] = AccountState.from_bytes(blobs[i % len(blobs)], config)
+    decode_s = time.perf_counter() - started
+    gc.collect()
+    grown = rss_bytes() - before
+    # Copies serialise to their original's bytes, so the sizes of the built ones are exact.
+    sizes = sorted(len(b) for b in blobs[:size])
+    emit(
+        "memory",
+        accounts=size,
+        built_through_profiler=min(size, built),
+        rss_bytes_per_account=round(grown / size, 1),
+        state_bytes_mean=round(statistics.fmean(sizes), 1),
+        state_bytes_p50=sizes[len(sizes) // 2],
+        state_bytes_p95=sizes[int(len(sizes) * 0.95)],
+        state_bytes_max=sizes[-1],
+        from_bytes_us_per_account=round(1e6 * decode_s / size, 2),
+        target_bytes=1024,
+        rss_met=grown / size <= 1024,
+        state_met=statistics.fmean(sizes) <= 1024,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", default="100000,1000000")
+    parser.add_argument("--built", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--hours", type=float, default=0.5, help="simulated hours (stages)")
+    parser.add_argument("--measure", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--blobs", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.measure:
+        blobs = [b.encode() for b in orjson.loads(args.blobs.read_bytes())]
+        measure(args.measure, blobs, args.built)
+        return
+    stage_breakdown(args.hours, args.seed)
+    blobs = built_states(args.built, args.seed)
+    with tempfile.NamedTemporaryFile(suffix=".json") as fh:
+        fh.write(orjson.dumps([b.decode() for b in blobs]))
+        fh.flush()
+        for size in args.accounts.split(","):
+            # A fresh process per size: freed memory of an earlier size would hide the growth.
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.memory",
+                    "--measure",
+                    size,
+                    "--blobs",
+                    fh.name,
+                    "--built",
+                    str(len(blobs)),
+                ],
+                check=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

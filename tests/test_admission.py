@@ -1,0 +1,140 @@
+"""Admission of events: late, future and duplicate events are dead-lettered, never dropped."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from core_traffic import generate
+
+from agents.account_stage import AccountStage, StageOutput
+from agents.replay import replay_records
+from streams.admission import Admission
+from streams.codecs import (
+    MAX_DEAD_LETTER_ORIGINAL_BYTES,
+    decode_requests,
+    encode,
+    fit_dead_letter,
+)
+from streams.config import DetectorConfig
+from streams.detector import Detector
+from streams.records import RequestEvent
+
+CONFIG = DetectorConfig(max_lateness_s=60.0, max_future_s=30.0, dedup_max_ids=4)
+
+
+@pytest.fixture(scope="module")
+def base() -> RequestEvent:
+    return generate(seed=3, duration=600.0, benign=5, campaign_size=3).events[0]
+
+
+def event(base: RequestEvent, n: int, ts: float, account: str = "a") -> RequestEvent:
+    return replace(base, event_id=f"e{n}", ts=ts, account_id=account)
+
+
+def test_events_within_the_lateness_are_admitted_at_their_own_time(base):
+    gate = Admission(CONFIG)
+    assert gate.check(event(base, 1, 1000.0), None) is None
+    assert gate.check(event(base, 2, 945.0), None) is None  # 55 s late: within 60
+    assert gate.watermark == 1000.0  # a late event moves no clock
+
+
+def test_events_beyond_the_lateness_are_refused_as_late(base):
+    gate = Admission(CONFIG)
+    gate.check(event(base, 1, 1000.0), None)
+    reason, detail = gate.check(event(base, 2, 939.0), None)
+    assert reason == "late_event"
+    assert "60 s behind" in detail
+
+
+def test_far_future_events_are_refused_against_the_broker_clock_and_move_no_clock(base):
+    gate = Admission(CONFIG)
+    reason, _ = gate.check(event(base, 1, 4_000_000_000.0), 1000.0)
+    assert reason == "future_event"
+    assert gate.watermark == float("-inf")
+    assert gate.check(event(base, 2, 1020.0), 1000.0) is None  # within max_future_s
+    assert gate.check(event(base, 3, 5000.0), -1.0) is None  # broker time unknown: no check
+
+
+def test_repeated_event_ids_are_duplicates_within_a_bounded_memory(base):
+    gate = Admission(CONFIG)
+    assert gate.check(event(base, 1, 1000.0), None) is None
+    assert gate.check(event(base, 1, 1000.0), None)[0] == "duplicate_event"
+    assert gate.check(event(base, 1, 1000.0, account="b"), None) is None  # another account
+    for n in range(2, 6):
+        assert gate.check(event(base, n, 1000.0 + n), None) is None
+    assert len(gate.recent) == CONFIG.dedup_max_ids
+    assert gate.check(event(base, 1, 1000.0), None) is None  # forgotten: memory is bounded
+
+
+def test_admission_state_round_trips(base):
+    gate = Admission(CONFIG)
+    for n in range(3):
+        gate.check(event(base, n, 1000.0 + n), None)
+    again = Admission.from_dict(gate.to_dict(), CONFIG)
+    assert again.watermark == gate.watermark
+    assert list(again.recent) == list(gate.recent)
+    assert again.check(event(base, 2, 1002.0), None)[0] == "duplicate_event"
+
+
+def records_of(events: list[RequestEvent]) -> list[tuple[bytes, bytes, int, float]]:
+    return [(e.account_id.encode(), encode(e), i, 1000.0) for i, e in enumerate(events)]
+
+
+def test_the_account_stage_dead_letters_refusals_and_checkpoints_the_admission(base):
+    stream = [
+        event(base, 1, 1000.0),
+        event(base, 1, 1000.0),  # duplicate
+        event(base, 2, 930.0),  # late
+        event(base, 3, 990.0),  # late but within the lateness
+        event(base, 4, 9999.0),  # future against the broker time 1000
+    ]
+    stage = AccountStage(CONFIG, "requests")
+    out = StageOutput()
+    stage.process(0, records_of(stream), out)
+    assert [(d.reason, d.source_offset) for d in out.dead_letters] == [
+        ("duplicate_event", 1),
+        ("late_event", 2),
+        ("future_event", 4),
+    ]
+    assert all(d.source_topic == "requests" and d.source_partition == 0 for d in out.dead_letters)
+    assert out.dead_letters[0].original == encode(stream[1])
+    assert out.events == 2
+    records = dict(stage.partitions[0].checkpoint_records())
+    restored = AccountStage(CONFIG, "requests")
+    restored.partition(0).restore(records, CONFIG)
+    again = StageOutput()
+    restored.process(0, [(b"a", encode(stream[0]), 5, 1000.0)], again)
+    assert [d.reason for d in again.dead_letters] == ["duplicate_event"]
+
+
+def test_replay_refuses_what_the_service_refuses(base):
+    stream = [event(base, 1, 1000.0), event(base, 1, 1000.0), event(base, 2, 930.0)]
+    raws = [(encode(e), "requests", 0, i, 1000.0) for i, e in enumerate(stream)]
+    result = replay_records(raws, 1, Detector(CONFIG))
+    assert result.events == 1
+    assert [(d.reason, d.source_offset) for d in result.dead_letters] == [
+        ("duplicate_event", 1),
+        ("late_event", 2),
+    ]
+
+
+def test_a_huge_refused_record_is_kept_truncated_so_its_dead_letter_still_fits_kafka():
+    raw = b'{"prompt": "' + b"A" * (10 * 1024 * 1024) + b'"}'
+    (letter,) = decode_requests([raw])
+    assert letter.reason == "oversized_record"
+    assert letter.original == raw  # the core keeps every byte...
+    fitted = fit_dead_letter(letter)  # ...the service cuts what Kafka cannot carry
+    assert fitted.original == raw[:MAX_DEAD_LETTER_ORIGINAL_BYTES]
+    assert f"first {MAX_DEAD_LETTER_ORIGINAL_BYTES} of {len(raw)} bytes" in fitted.detail
+    assert len(encode(fitted)) < 1024 * 1024
+    small = decode_requests([b"{"])[0]
+    assert fit_dead_letter(small) is small
+
+
+def test_a_first_batch_of_only_bad_records_is_dead_lettered_without_a_fault():
+    stage = AccountStage(CONFIG, "requests")
+    out = StageOutput()
+    stage.process(0, [(b"a", b"{not json", 0, 1000.0)], out)
+    assert [d.reason for d in out.dead_letters] == ["malformed_json"]
+    assert stage.partitions[0].next_offset == 1

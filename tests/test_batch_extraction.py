@@ -1,0 +1,70 @@
+"""Batch extraction is only faster: every batch API equals its one-at-a-time counterpart."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from core_traffic import generate
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streams.detector import Detector
+from streams.fingerprint import prompt_fingerprint, prompt_fingerprints
+from streams.minhash import MinHasher, combine_ngrams
+from streams.records import PromptFingerprint
+from streams.templates import TemplateConfig, TemplateExtractor
+
+PROMPTS = [
+    ("Solve the following problem step by step and return JSON: what is 17 * 23?", None),
+    ("how do I squash the last 3 commits", None),
+    ("", "You are a careful math tutor. Answer in French."),
+    ("Translate to German: good morning", "You are a translator."),
+    ("how do I squash the last 3 commits", None),  # repeated within the batch
+    ("word", None),  # one token: no bigram
+    ("", None),  # no text at all
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 9), min_size=1, max_size=25),
+    shingle_size=st.integers(1, 3),
+    chunk=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_batched_signatures_equal_single_ones(lengths, shingle_size, chunk, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.integers(0, 2**63, size=n, dtype=np.uint64) for n in lengths]
+    hasher = MinHasher(32, 3)
+    batched = hasher.signatures_of_token_hashes(arrays, shingle_size, chunk_values=chunk)
+    for row, tokens in zip(batched, arrays, strict=True):
+        grams = [tokens, *(combine_ngrams(tokens, n) for n in range(2, shingle_size + 1))]
+        assert (row == hasher.signature_from_hashes(np.concatenate(grams))).all()
+
+
+def test_extract_texts_equals_extract_with_and_without_cache():
+    for cfg in (TemplateConfig(), TemplateConfig(cache_size=0)):
+        batched = TemplateExtractor(cfg).extract_texts(PROMPTS)
+        single = [TemplateExtractor(cfg).extract(p, s) for p, s in PROMPTS]
+        assert batched == single
+        assert [m.skeleton for m in batched] == [m.skeleton for m in single]
+
+
+def test_batch_fingerprints_equal_single_ones():
+    single = [prompt_fingerprint(p, system_prompt=s) for p, s in PROMPTS]
+    assert prompt_fingerprints(PROMPTS) == single
+
+
+def test_detector_extract_many_equals_extract_per_event():
+    events = generate(seed=2).events[:400]
+    fingerprinted = dataclasses.replace(
+        events[0],
+        prompt=None,
+        system_prompt=None,
+        prompt_fingerprint=PromptFingerprint("w-abc", (1, 2, 3)),  # wrong length: mismatch
+    )
+    batch = [*events, fingerprinted]
+    many, one = Detector(), Detector()
+    assert many.extract_many(batch) == [one.extract(e) for e in batch]
+    assert many.counters == one.counters
