@@ -136,10 +136,7 @@ class AccountStage:
     def retract_signature(self, signature_id: str) -> None:
         """A tombstoned signature no longer counts as matched by any account."""
         for part in self.partitions.values():
-            for account, state in part.profiler.states.items():
-                if signature_id in state.signature_hits:
-                    state.signature_hits.remove(signature_id)
-                    part.dirty.add(account)
+            part.dirty.update(part.profiler.retract_signature(signature_id))
 
     def process(
         self,

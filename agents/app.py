@@ -143,11 +143,30 @@ class Service:
     async def _on_assigned(self, sender: Any, assigned: set[Any], **kwargs: Any) -> None:
         self.owned_requests = {tp.partition for tp in assigned if tp.topic == self.topics.requests}
         self.owns_coordination = any(tp.topic == self.service.coordination_topic for tp in assigned)
+        self._bound_fetch_wait()
         log.info(
             "assigned requests=%s coordination=%s",
             sorted(self.owned_requests),
             self.owns_coordination,
         )
+
+    def _bound_fetch_wait(self) -> None:
+        """Cap how long the broker may hold a fetch that finds no new records.
+
+        One consumer fetches the requests and the coordination partitions.  aiokafka leaves a
+        partition whose records are not yet consumed out of the next fetch, and sends no other
+        fetch to the broker while one is pending; so a partition consumed just after a fetch
+        went out waits for that fetch to return: at once if one of its partitions gets records,
+        after the fetch's max wait if none does.  Faust hard-codes that wait at 1.5 s, and under
+        paced traffic records queued there for seconds while the worker idled.  Set here because
+        Faust has no setting for it; the fetcher reads it for every fetch it builds.
+        """
+        thread = getattr(self.app.consumer, "_thread", None)
+        fetcher = getattr(getattr(thread, "_consumer", None), "_fetcher", None)
+        if fetcher is None:
+            log.warning("aiokafka fetcher not found; fetch max wait left at Faust's 1.5 s")
+            return
+        fetcher._fetch_max_wait_ms = round(self.service.fetch_max_wait_s * 1000)
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **kwargs: Any) -> None:
         """Checkpoint what is handed over, then forget it: the next owner starts from there."""

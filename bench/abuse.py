@@ -1,6 +1,6 @@
 """Detector state under a flood of fresh accounts and one-off templates, and the campaign in it.
 
-Usage: ``.venv/bin/python bench/abuse.py [--flood N] [--max-accounts A] [--max-templates T]
+Usage: ``.venv/bin/python -m bench.abuse [--flood N] [--max-accounts A] [--max-templates T]
 [--no-caps]``
 
 An attacker who wants to blind or bloat the detector sends ``N`` extra requests, each from a

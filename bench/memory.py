@@ -2,16 +2,20 @@
 
 Usage: ``.venv/bin/python -m bench.memory [--accounts 100000,1000000] [--built 100000]``
 
-Per-account state is the account stage's ``AccountState`` (what a worker holds per account
-and checkpoints as that account's record).  ``--built`` accounts get real profiles: three
-privacy-mode events each from ``bench.synthetic`` through ``AccountProfiler.process`` (the
-core's own API).  A larger size is reached by decoding copies of those profiles with
-``AccountState.from_bytes`` under new account ids: every copy is a separate object graph,
-as after a restart from checkpoints, so resident memory is that of really holding N
-profiles while the build stays within seconds.  ``rss_bytes_per_account`` is the growth of
-this process's RSS over the empty profiler divided by N; ``state_bytes_*`` are the sizes of
-``AccountState.to_bytes`` (a copy serialises to its original's bytes).
-Target: <= 1 KB per tracked account.  One JSON line per size.
+Per-account state is what the account stage's ``AccountProfiler.states`` holds (what a worker
+holds per account): the ``hot_accounts`` most recently active accounts as decoded
+``AccountState`` objects, the others packed as their checkpoint bytes.  ``--built`` accounts
+get real profiles: three privacy-mode events each from ``bench.synthetic`` through
+``AccountProfiler.process`` (the core's own API).  A larger size is reached by loading copies
+of those profiles into a profiler under new account ids, as a restart from checkpoints does
+(``AccountState.from_bytes`` into ``profiler.states``): every copy is a separate object, so
+resident memory is that of really holding N profiles while the build stays within seconds.
+``rss_bytes_per_account`` is the growth of this process's RSS over the empty profiler divided
+by N; ``state_bytes_*`` are the sizes of ``AccountState.to_bytes`` (a copy serialises to its
+original's bytes); ``load_us_per_account`` is that restart's cost per account and
+``cold_event_us`` what the next event of a packed account pays to decode it (and to pack the
+least recently used decoded one).  Target: <= 1 KB per tracked account.  One JSON line per
+size.
 
 First, a ``memory_stages`` line: the simulator's traffic (``--hours``) through a whole
 ``Detector``, and each stage's serialised state (``to_bytes``) per account it tracks: account
@@ -37,6 +41,9 @@ from bench.common import emit, rss_bytes, simulated_events
 from bench.synthetic import accounts_events
 from streams.detector import Detector
 from streams.profile import AccountState
+
+COLD_SAMPLE = 20_000
+"""Packed accounts decoded to time ``cold_event_us``."""
 
 
 def built_states(accounts: int, seed: int) -> list[bytes]:
@@ -81,17 +88,25 @@ def stage_breakdown(hours: float, seed: int) -> None:
 
 
 def measure(size: int, blobs: list[bytes], built: int) -> None:
-    """Hold ``size`` decoded profiles in this (fresh) process and report what they cost."""
-    config = Detector().config
+    """Hold ``size`` profiles in a profiler of this (fresh) process and report what they cost."""
+    profiler = Detector().profiler
+    config = profiler.config
+    states = profiler.states
     gc.collect()
     before = rss_bytes()
     started = time.perf_counter()
-    states: dict[str, AccountState] = {}
     for i in range(size):
         states[f"acct-{i:08d}"] = AccountState.from_bytes(blobs[i % len(blobs)], config)
-    decode_s = time.perf_counter() - started
+    load_s = time.perf_counter() - started
     gc.collect()
     grown = rss_bytes() - before
+    decoded = states.decoded()
+    # The oldest accounts are packed: touching them is what their next events cost.
+    touched = min(size - decoded, COLD_SAMPLE)
+    started = time.perf_counter()
+    for i in range(touched):
+        states.get(f"acct-{i:08d}")
+    cold_s = time.perf_counter() - started
     # Copies serialise to their original's bytes, so the sizes of the built ones are exact.
     sizes = sorted(len(b) for b in blobs[:size])
     emit(
@@ -103,7 +118,10 @@ def measure(size: int, blobs: list[bytes], built: int) -> None:
         state_bytes_p50=sizes[len(sizes) // 2],
         state_bytes_p95=sizes[int(len(sizes) * 0.95)],
         state_bytes_max=sizes[-1],
-        from_bytes_us_per_account=round(1e6 * decode_s / size, 2),
+        hot_accounts=config.hot_accounts,
+        decoded_accounts=decoded,
+        load_us_per_account=round(1e6 * load_s / size, 2),
+        cold_event_us=round(1e6 * cold_s / touched, 2) if touched else None,
         target_bytes=1024,
         rss_met=grown / size <= 1024,
         state_met=statistics.fmean(sizes) <= 1024,

@@ -17,6 +17,8 @@ For each mode (``raw``: events carry prompt text; ``privacy``: a producer-side
    ``events_per_s`` just measured; each event's produce time is recorded.  An alert carries
    the event time of the event that made it due, so its latency is the alert record's
    broker timestamp (set when the worker produced it) minus the produce time of that event.
+   The line also gives each stage's batches, mean batch time and the mean age of a batch's
+   last record when it was done, from the worker's own histograms.
 
 ``--profile SECONDS`` also samples the worker with py-spy while it drains (``e2e_profile``) and
 while it gets the paced load (``latency_profile``), and prints its hottest functions
@@ -125,6 +127,22 @@ def drained(port: int, n: int) -> bool:
         and metric(text, "distillwatch_buffered_messages") == 0
         and metric(text, 'distillwatch_batch_seconds_count{stage="coordination"}') > 0
     )
+
+
+def stage_figures(text: str) -> dict[str, float]:
+    """Per stage: batches, mean batch time in wall ms, and the mean age of each batch's last
+    record when it was done (broker append to processed): where an alert's latency goes."""
+    out: dict[str, float] = {}
+    for stage in ("accounts", "coordination"):
+        label = f'{{stage="{stage}"}}'
+        batches = metric(text, f"distillwatch_batch_seconds_count{label}")
+        busy = metric(text, f"distillwatch_batch_seconds_sum{label}")
+        age = metric(text, f"distillwatch_event_latency_seconds_sum{label}")
+        aged = metric(text, f"distillwatch_event_latency_seconds_count{label}")
+        out[f"{stage}_batches"] = batches
+        out[f"{stage}_batch_ms"] = round(1000 * busy / batches, 1) if batches else float("nan")
+        out[f"{stage}_last_record_age_s"] = round(age / aged, 3) if aged else float("nan")
+    return out
 
 
 def produce_all(producer, topic: str, values: list[tuple[bytes, bytes]]) -> float:
@@ -303,6 +321,7 @@ def latency(args, mode: str, events, encode_event, rate: float, dep_factory) -> 
         producer.flush(60)
         send_s = time.monotonic() - started
         wait(lambda: drained(port, len(events)), 300, "service did not drain")
+        stages = stage_figures(scrape(port))
 
         alerts_topic = dep.topics["alerts"]
         consumer = make_consumer(dep.bootstrap, f"bench-{uuid.uuid4().hex}")
@@ -341,6 +360,7 @@ def latency(args, mode: str, events, encode_event, rate: float, dep_factory) -> 
             # a queue building up shows as latency growing over the run
             p50_first_quarter_s=round(float(np.median(lat[:quarter])), 3),
             p50_last_quarter_s=round(float(np.median(lat[-quarter:])), 3),
+            **stages,
         )
         if spy is not None:
             spy.wait(timeout=args.profile + 30)

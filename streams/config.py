@@ -59,12 +59,17 @@ class DetectorConfig:
 
     # --- memory caps: eviction under floods -------------------------------------------------
     max_accounts: int = 50_000
-    """Accounts kept per account profiler (per requests partition in the service; about
-    6.4 KiB of memory each, bench/abuse.py).  Beyond it the accounts with the fewest events
-    (then the longest idle) are forgotten first, so a flood of one-request fresh accounts
-    evicts itself, not a campaign's busy accounts."""
+    """Accounts kept per account profiler (per requests partition in the service; under
+    1 KiB of memory each beyond ``hot_accounts``, bench/memory.py).  Beyond it the accounts
+    with the fewest events (then the longest idle) are forgotten first, so a flood of
+    one-request fresh accounts evicts itself, not a campaign's busy accounts."""
     cap_evict_share: float = 0.1
     """Share of a cap freed at once when it is exceeded: eviction cost amortised over inserts."""
+    hot_accounts: int = 4096
+    """Accounts kept decoded per account profiler, most recently active first (about 6 KiB
+    each); the others wait as their checkpoint bytes (about 0.5 KiB) and are decoded again on
+    their next event (tens of us, bench/memory.py).  Memory and time only: results never
+    depend on it."""
 
     # --- account profile -------------------------------------------------------------------
     account_ttl_s: float = 6 * 3600.0
@@ -295,7 +300,11 @@ class DetectorConfig:
                 f"must be at least max_lateness_s ({self.max_lateness_s:g} s): an admitted "
                 "late event must still count in its template window"
             )
-        if self.max_accounts < 1 or self.dedup_max_ids < 1 or not 0 < self.cap_evict_share < 1:
+        if (
+            min(self.max_accounts, self.dedup_max_ids, self.hot_accounts) < 1
+            or not 0 < self.cap_evict_share < 1
+        ):
             raise ValueError(
-                "max_accounts and dedup_max_ids must be positive, cap_evict_share within (0, 1)"
+                "max_accounts, dedup_max_ids and hot_accounts must be positive, "
+                "cap_evict_share within (0, 1)"
             )

@@ -154,9 +154,7 @@ class Detector:
         unsupported = self.book.apply(signature)
         if signature.deleted:
             self.signatures.retract(signature.signature_id)
-            for state in self.profiler.states.values():
-                if signature.signature_id in state.signature_hits:
-                    state.signature_hits.remove(signature.signature_id)
+            self.profiler.retract_signature(signature.signature_id)
         return unsupported
 
     def advance_to(self, ts: float) -> list[Output]:
@@ -213,9 +211,8 @@ class Detector:
         det.counters = row["counters"]
         det.book = SignatureBook.from_bytes(row["signatures"].encode(), config)
         det.profiler = AccountProfiler(config, det.book)
-        det.profiler.states = {
-            k: AccountState.from_bytes(v.encode(), config) for k, v in row["accounts"].items()
-        }
+        for account, data in row["accounts"].items():
+            det.profiler.states[account] = AccountState.from_bytes(data.encode(), config)
         det.templates = TemplateStage.from_bytes(row["templates"].encode(), config)
         det.frequency = TokenFrequencyStage.from_bytes(row["frequency"].encode(), config)
         det.similarity = SimilarityStage.from_bytes(row["similarity"].encode(), config)

@@ -5,15 +5,21 @@ samples.  Bottom-k by a stable hash matters twice: it bounds the state, and
 two accounts drawing from the same pool (a proxy pool, a template set) keep
 *the same* sample, so their coordination tokens overlap even when each saw a
 different subset of the pool.
+
+Decoded, an account is a graph of small Python objects several times the size of its bytes,
+so the profiler keeps only the most recently active accounts decoded (``AccountStates``);
+idle ones wait as their checkpoint bytes and are decoded on their next event.
 """
 
 from __future__ import annotations
 
-import base64
+import binascii
 import heapq
 import math
+import struct
 from bisect import insort
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Collection, ItemsView, Iterable, Iterator, ValuesView
 from typing import Any
 
 import numpy as np
@@ -60,9 +66,14 @@ class BottomK:
 
     __slots__ = ("items", "k")
 
-    def __init__(self, k: int, items: Iterable[str] = ()) -> None:
+    def __init__(self, k: int, items: Collection[str] = ()) -> None:
         self.k = k
-        self.items: dict[str, int] = {}
+        if len(items) <= k:
+            # Nothing to displace: every distinct item stays, in first-seen order, as ``add``
+            # would keep it (the common case of decoding a state).
+            self.items: dict[str, int] = {item: stable_hash64(item) for item in items}
+            return
+        self.items = {}
         for item in items:
             self.add(item)
 
@@ -117,11 +128,14 @@ def ip_prefix(ip: str) -> str:
 
 
 def _b64(values: list[int]) -> str:
-    return base64.b64encode(np.asarray(values, dtype="<u4").tobytes()).decode()
+    return binascii.b2a_base64(struct.pack(f"<{len(values)}I", *values), newline=False).decode()
 
 
 def _unb64(text: str) -> list[int]:
-    return np.frombuffer(base64.b64decode(text), dtype="<u4").tolist()
+    raw = binascii.a2b_base64(text)
+    if len(raw) % 4:
+        raise ValueError(f"hash list of {len(raw)} bytes is not a list of 32-bit hashes")
+    return list(struct.unpack(f"<{len(raw) // 4}I", raw))
 
 
 class AccountState:
@@ -394,10 +408,10 @@ class AccountState:
     @classmethod
     def from_bytes(cls, data: bytes, config: DetectorConfig) -> AccountState:
         row: list[Any] = orjson.loads(data)
-        state = cls(row[0], row[1], config)
-        state.last_ts = row[2]
-        state.n = row[3]
-        state.created_at = row[4]
+        # Every field comes from the row, so ``__init__``'s empty samples are skipped: an
+        # idle account's next event pays for this decoding.
+        state = cls.__new__(cls)
+        state.org_id, state.first_ts, state.last_ts, state.n, state.created_at = row[:5]
         state.gap_mean = row[5]
         state.gap_var = row[6]
         state.hours = _hours_from_text(row[7], int(state.last_ts // _HOUR))
@@ -405,10 +419,12 @@ class AccountState:
         state.n_json, state.n_cot, state.n_429, state.prompt_tokens, state.completion_tokens = row[
             9
         ]
-        for kmv, text in zip((state.kmv_asn, state.kmv_ip24, state.kmv_tpl), row[10], strict=True):
-            kmv.hashes = _unb64(text)
-        for family, items in zip(TOKEN_FAMILIES, row[11], strict=True):
-            state.tokens[family] = BottomK(getattr(config, f"token_cap_{family}"), items)
+        k = config.kmv_k
+        state.kmv_asn, state.kmv_ip24, state.kmv_tpl = (Kmv(k, _unb64(text)) for text in row[10])
+        state.tokens = {
+            family: BottomK(getattr(config, f"token_cap_{family}"), items)
+            for family, items in zip(TOKEN_FAMILIES, row[11], strict=True)
+        }
         state.reported = _unb64(row[12])
         state.pending_tokens, state.last_snap_n, state.last_snap_ts, state.reported_at = row[13]
         state.alerted_severity, state.alert_revision, state.last_risk = row[14]
@@ -419,11 +435,11 @@ class AccountState:
 def _hours_to_text(hours: list[int], now_hour: int) -> str:
     """Hours-of-day as one byte each: hours since last seen (255 = not within ~10 days)."""
     ages = bytes(min(now_hour - h, 255) if h else 255 for h in hours)
-    return base64.b64encode(ages).decode()
+    return binascii.b2a_base64(ages, newline=False).decode()
 
 
 def _hours_from_text(text: str, now_hour: int) -> list[int]:
-    return [now_hour - age if age < 255 else 0 for age in base64.b64decode(text)]
+    return [now_hour - age if age < 255 else 0 for age in binascii.a2b_base64(text)]
 
 
 def _snapshot_due(state: AccountState, ts: float, config: DetectorConfig) -> bool:
@@ -441,6 +457,129 @@ def _snapshot_due(state: AccountState, ts: float, config: DetectorConfig) -> boo
         state.pending_tokens >= config.snapshot_on_new_tokens
         or ts - state.last_snap_ts >= config.snapshot_max_interval_s
     )
+
+
+def _compact(data: bytes) -> bytes:
+    """A copy of exactly ``len(data)`` bytes: orjson's output keeps a block of some 4 KiB."""
+    return bytes(memoryview(data))
+
+
+class PackedAccount:
+    """An idle account as its checkpoint bytes, plus the two fields eviction orders by.
+
+    A tenth of the decoded state's memory; caps and the idle TTL read ``n`` and ``last_ts``
+    without decoding anything.
+    """
+
+    __slots__ = ("data", "last_ts", "n")
+
+    def __init__(self, state: AccountState) -> None:
+        self.data = _compact(state.to_bytes())
+        self.n = state.n
+        self.last_ts = state.last_ts
+
+    def to_bytes(self) -> bytes:
+        return self.data
+
+
+class AccountStates:
+    """Account id -> profile, with only the ``hot_accounts`` most recently used ones decoded.
+
+    The others are ``PackedAccount``: their exact ``to_bytes`` form, decoded again by
+    ``get`` on the account's next event.  Encoding round-trips exactly, so which accounts
+    happen to be decoded changes memory and time, never a result.  Insertion order is that
+    of a plain dict (replacing a state keeps its place), so snapshots list accounts as
+    before.  ``items``/``values`` are read-only views of the stored entries, decoded or
+    packed: both carry ``n``, ``last_ts`` and ``to_bytes``.
+    """
+
+    __slots__ = ("_config", "_entries", "_hot")
+
+    def __init__(self, config: DetectorConfig) -> None:
+        self._config = config
+        self._entries: dict[str, AccountState | PackedAccount] = {}
+        self._hot: OrderedDict[str, None] = OrderedDict()  # decoded ids, least recent first
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __contains__(self, account: object) -> bool:
+        return account in self._entries
+
+    def __getitem__(self, account: str) -> AccountState:
+        state = self.get(account)
+        if state is None:
+            raise KeyError(account)
+        return state
+
+    def __setitem__(self, account: str, state: AccountState) -> None:
+        self._entries[account] = state
+        self._touch(account)
+
+    def __delitem__(self, account: str) -> None:
+        del self._entries[account]
+        self._hot.pop(account, None)
+
+    def get(self, account: str) -> AccountState | None:
+        """The decoded state (decoding a packed one), now the most recently used."""
+        entry = self._entries.get(account)
+        if entry is None or isinstance(entry, AccountState):
+            if entry is not None:
+                self._hot.move_to_end(account)
+            return entry
+        state = AccountState.from_bytes(entry.data, self._config)
+        self._entries[account] = state
+        self._touch(account)
+        return state
+
+    def peek(self, account: str) -> AccountState | PackedAccount | None:
+        """The stored entry as it is, without decoding or counting as a use."""
+        return self._entries.get(account)
+
+    def items(self) -> ItemsView[str, AccountState | PackedAccount]:
+        return self._entries.items()
+
+    def values(self) -> ValuesView[AccountState | PackedAccount]:
+        return self._entries.values()
+
+    def decoded(self) -> int:
+        """How many states are held decoded (at most ``hot_accounts``)."""
+        return len(self._hot)
+
+    def retract_signature(self, signature_id: str) -> list[str]:
+        """Forget ``signature_id`` as matched; returns the accounts that had matched it.
+
+        A packed account is decoded only when its bytes contain the id's JSON string, and
+        stays packed.
+        """
+        needle = orjson.dumps(signature_id)
+        changed: list[str] = []
+        for account, entry in self._entries.items():
+            if isinstance(entry, AccountState):
+                state = entry
+            elif needle in entry.data:
+                state = AccountState.from_bytes(entry.data, self._config)
+            else:
+                continue
+            if signature_id in state.signature_hits:
+                state.signature_hits.remove(signature_id)
+                if state is not entry:
+                    entry.data = _compact(state.to_bytes())
+                changed.append(account)
+        return changed
+
+    def _touch(self, account: str) -> None:
+        hot = self._hot
+        hot[account] = None
+        hot.move_to_end(account)
+        if len(hot) > self._config.hot_accounts:
+            coldest, _ = hot.popitem(last=False)
+            state = self._entries[coldest]
+            assert isinstance(state, AccountState)
+            self._entries[coldest] = PackedAccount(state)
 
 
 def feature_baselines(config: DetectorConfig) -> dict[str, float]:
@@ -467,7 +606,7 @@ class AccountProfiler:
     def __init__(self, config: DetectorConfig, signatures: SignatureBook) -> None:
         self.config = config
         self.signatures = signatures
-        self.states: dict[str, AccountState] = {}
+        self.states = AccountStates(config)
         self.baselines = feature_baselines(config)
 
     def process(
@@ -475,10 +614,13 @@ class AccountProfiler:
     ) -> list[TemplateHit | AccountSnapshot | SignatureHit | Alert | Action]:
         config = self.config
         ts = event.ts
-        state = self.states.get(event.account_id)
-        if state is None or ts - state.last_ts > config.account_ttl_s:
+        states = self.states
+        entry = states.peek(event.account_id)
+        if entry is None or ts - entry.last_ts > config.account_ttl_s:
             state = AccountState(event.org_id, ts, config)
-            self.states[event.account_id] = state
+            states[event.account_id] = state
+        else:
+            state = states[event.account_id]
         state.update(event, match, config)
         out: list[TemplateHit | AccountSnapshot | SignatureHit | Alert | Action] = [
             TemplateHit(match.template_id, event.account_id, event.org_id, ts, state.last_risk)
@@ -618,6 +760,10 @@ class AccountProfiler:
         for *_, account_id in victims:
             del states[account_id]
         return [account_id for *_, account_id in victims]
+
+    def retract_signature(self, signature_id: str) -> list[str]:
+        """A tombstoned signature no longer counts as matched; returns the accounts changed."""
+        return self.states.retract_signature(signature_id)
 
     def evict(self, watermark: float) -> int:
         """Forget accounts idle beyond the TTL; returns how many were dropped."""

@@ -73,7 +73,9 @@ BEHAVIOUR_ALIASES = {
 }
 
 
-def _behaviour_rule(signature_id: str, key: str, bound: float) -> tuple[str, str, float]:
+def behaviour_rule(signature_id: str, key: str, bound: float) -> tuple[str, str, float]:
+    """``(op, metric, bound)`` of one behaviour key; the STIX mapping shares it so a partner's
+    bundle and a local record name the same metrics with the same aliases."""
     op, metric = "min", key
     for prefix in ("min_", "max_"):
         if key.startswith(prefix):
@@ -129,7 +131,7 @@ class CompiledSignature:
             sorted(k for k in infra if k not in INFRASTRUCTURE_FIELDS and k != "ip_prefix")
         )
         self.behaviour = tuple(
-            _behaviour_rule(sig.signature_id, key, bound)
+            behaviour_rule(sig.signature_id, key, bound)
             for key, bound in sorted(sig.behaviour.items())
         )
 

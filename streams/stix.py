@@ -45,7 +45,7 @@ from typing import Any
 import orjson
 
 from streams.records import Signature
-from streams.signatures import BEHAVIOUR_ALIASES, BEHAVIOUR_METRICS, CompiledSignature
+from streams.signatures import BEHAVIOUR_METRICS, CompiledSignature, behaviour_rule
 from streams.timeparse import format_timestamp, parse_timestamp
 
 NAMESPACE = uuid.UUID("6b0c7f5e-2f0a-5d7e-9a57-5c1f0d15e7a1")
@@ -289,14 +289,11 @@ def _behaviour_rules(
 ) -> list[tuple[str, str, float]]:
     rules = {}
     for key, bound in behaviour.items():
-        op, metric = "min", key
-        for prefix in ("min_", "max_"):
-            if key.startswith(prefix):
-                op, metric = prefix[:3], key[4:]
-        metric = BEHAVIOUR_ALIASES.get(metric, metric)
-        if metric not in BEHAVIOUR_METRICS:
-            raise StixError(f"signature {signature_id}: unknown behaviour feature {key!r}")
-        rules[(metric, op)] = float(bound)
+        try:
+            op, metric, value = behaviour_rule(signature_id, key, bound)
+        except ValueError as error:
+            raise StixError(str(error)) from error
+        rules[(metric, op)] = value
     return [(op, metric, bound) for (metric, op), bound in sorted(rules.items())]
 
 

@@ -12,7 +12,14 @@ from hypothesis import strategies as st
 from streams.config import DetectorConfig
 from streams.messages import AccountSnapshot, TemplateHit
 from streams.minhash import stable_hash64
-from streams.profile import AccountProfiler, AccountState, BottomK, Kmv, ip_prefix
+from streams.profile import (
+    AccountProfiler,
+    AccountState,
+    BottomK,
+    Kmv,
+    PackedAccount,
+    ip_prefix,
+)
 from streams.records import RequestEvent
 from streams.scoring import ramp
 from streams.signatures import SignatureBook
@@ -248,3 +255,119 @@ def test_metrics_are_finite_and_shares_bounded(gaps):
         assert 0.0 <= m[name] <= 1.0
     assert all(v == v and abs(v) != float("inf") for v in m.values())
     assert 0.0 <= state.risk(state.suspicion(m, CONFIG), CONFIG) <= 1.0
+
+
+def interleaved(accounts: int, rounds: int) -> list[RequestEvent]:
+    """Round-robin traffic of ``accounts`` accounts, busier ones (lower index) staying longer."""
+    return [
+        event(
+            T0 + 30.0 * r + i,
+            account_id=f"acc{i}",
+            org_id=f"org{i % 3}",
+            ip=f"198.51.{i}.{r % 7}",
+            asn=64500 + r % (i + 1),
+            prompt=f"Return JSON listing {r} facts about topic {i}.",
+            event_id=f"e{i}-{r}",
+        )
+        for r in range(rounds)
+        for i in range(accounts)
+        if r < rounds - i
+    ]
+
+
+def run(config: DetectorConfig, events: list[RequestEvent]) -> tuple[AccountProfiler, list]:
+    profiler = AccountProfiler(config, SignatureBook(config))
+    out = []
+    for e in events:
+        out += profiler.process(e, EXTRACTOR.extract(e.prompt, e.system_prompt))
+    return profiler, out
+
+
+def exact(messages: list) -> list[str]:
+    """Messages compared in full (an array's repr rounds)."""
+    return [
+        repr(m) + (m.behaviour.tobytes().hex() if isinstance(m, AccountSnapshot) else "")
+        for m in messages
+    ]
+
+
+def test_packed_accounts_give_the_same_outputs_and_bytes_as_decoded_ones():
+    events = interleaved(accounts=7, rounds=12)
+    roomy, out_roomy = run(CONFIG, events)
+    tight, out_tight = run(dataclasses.replace(CONFIG, hot_accounts=2), events)
+    assert sum(isinstance(m, AccountSnapshot) for m in out_roomy) >= 7
+    assert exact(out_tight) == exact(out_roomy)
+    # Same accounts, same insertion order (snapshots list them in it), same bytes.
+    assert [(a, s.to_bytes()) for a, s in tight.states.items()] == [
+        (a, s.to_bytes()) for a, s in roomy.states.items()
+    ]
+    assert roomy.states.decoded() == 7
+    assert tight.states.decoded() == 2
+
+
+def test_only_the_most_recently_used_accounts_stay_decoded():
+    config = dataclasses.replace(CONFIG, hot_accounts=3)
+    order = [f"acc{i}" for i in (0, 1, 2, 3, 4, 5, 0, 1, 2, 3)]
+    events = [event(T0 + j, account_id=a, event_id=f"e{j}") for j, a in enumerate(order)]
+    profiler, _ = run(config, events)
+    states = profiler.states
+    kinds = {a: type(states.peek(a)) for a in states}
+    assert kinds == {
+        "acc0": PackedAccount,
+        "acc1": AccountState,
+        "acc2": AccountState,
+        "acc3": AccountState,
+        "acc4": PackedAccount,
+        "acc5": PackedAccount,
+    }
+    packed = states.peek("acc0")
+    assert isinstance(packed, PackedAccount)
+    assert (packed.n, packed.last_ts) == (2, T0 + 6)
+    assert states["acc0"].to_bytes() == packed.to_bytes()  # decoding uses it ...
+    assert isinstance(states.peek("acc0"), AccountState)
+    assert isinstance(states.peek("acc1"), PackedAccount)  # ... and packs the least recent
+    assert states.decoded() == 3
+
+
+def test_caps_and_ttl_evict_packed_accounts_in_the_same_order_without_decoding_them():
+    events = interleaved(accounts=12, rounds=14)
+    for hot in (1, 4, 100):
+        config = dataclasses.replace(CONFIG, hot_accounts=hot, max_accounts=8, cap_evict_share=0.5)
+        profiler, _ = run(config, events)
+        packed = [a for a in profiler.states if isinstance(profiler.states.peek(a), PackedAccount)]
+        # Fewest events first (the accounts that left earliest), then the longest idle.
+        assert profiler.enforce_cap() == [
+            "acc11",
+            "acc10",
+            "acc9",
+            "acc8",
+            "acc7",
+            "acc6",
+            "acc5",
+            "acc4",
+        ]
+        assert all(
+            isinstance(profiler.states.peek(a), PackedAccount)
+            for a in packed
+            if a in profiler.states
+        )
+        assert profiler.states.decoded() == min(hot, 4)
+        assert profiler.evict(T0 + 340.0 + CONFIG.account_ttl_s) == 2
+        assert list(profiler.states) == ["acc0", "acc1"]
+
+
+def test_a_retracted_signature_leaves_packed_accounts_packed():
+    config = dataclasses.replace(CONFIG, hot_accounts=1)
+    profiler, _ = run(config, interleaved(accounts=3, rounds=3))
+    for account in ("acc0", "acc2"):
+        profiler.states[account].signature_hits.extend(["sig-a", "sig-b"])
+    assert isinstance(profiler.states.peek("acc0"), PackedAccount)
+    assert profiler.retract_signature("sig-a") == ["acc0", "acc2"]
+    assert isinstance(profiler.states.peek("acc0"), PackedAccount)
+    assert profiler.states["acc0"].signature_hits == ["sig-b"]
+    assert profiler.retract_signature("sig-a") == []
+
+
+def test_hot_accounts_must_be_positive():
+    with pytest.raises(ValueError, match="hot_accounts"):
+        dataclasses.replace(CONFIG, hot_accounts=0)
