@@ -167,6 +167,7 @@ class Service:
             log.warning("aiokafka fetcher not found; fetch max wait left at Faust's 1.5 s")
             return
         fetcher._fetch_max_wait_ms = round(self.service.fetch_max_wait_s * 1000)
+        log.info("fetch max wait bounded to %d ms", fetcher._fetch_max_wait_ms)
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **kwargs: Any) -> None:
         """Checkpoint what is handed over, then forget it: the next owner starts from there."""

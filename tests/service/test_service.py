@@ -88,6 +88,9 @@ def test_campaign_is_alerted_benign_accounts_are_not_and_bad_records_are_dead_le
     assert b'distillwatch_dead_letters_total{reason="malformed_json"} 1.0' in metrics
     health = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10).read()
     assert b'"status":"ok"' in health
+    # Faust has no setting for the fetch wait: an upgrade that moves aiokafka's private field
+    # must fail here, not silently bring back seconds of latency under paced traffic.
+    assert "fetch max wait bounded to 100 ms" in worker.log_path.read_text(errors="replace")
 
 
 def test_two_workers_split_the_partitions_and_alert_like_one(deployment, traffic):
