@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -185,86 +185,53 @@ def read_topic(
 ) -> Iterator[RawRecord]:
     """Records of ``topic`` whose broker timestamp is in ``[since, until)``.
 
-    Start offsets come from offsets-for-times; each partition is read up to the
-    end offset it had when the replay began, so a live topic still terminates.
+    ``agents.topic_reader`` finds the start with offsets-for-times and reads each partition up
+    to the end offset it had when the replay began, so a live topic still terminates.
     """
-    from confluent_kafka import KafkaError, TopicPartition
+    from agents.topic_reader import read_records
 
-    from agents.kafka_clients import make_reader
-
-    consumer = make_reader(bootstrap, group_id="distillwatch-replay")
-    try:
-        metadata = consumer.list_topics(topic, timeout=10)
-        if topic not in metadata.topics or metadata.topics[topic].error is not None:
-            raise SystemExit(f"replay: topic {topic!r} does not exist on {bootstrap}")
-        partitions = sorted(metadata.topics[topic].partitions)
-        start_ms = int(since * 1000) if since is not None else 0
-        starts = consumer.offsets_for_times(
-            [TopicPartition(topic, p, start_ms) for p in partitions], timeout=10
-        )
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in partitions
-        }
-        assign = []
-        remaining: dict[int, int] = {}
-        for tp in starts:
-            end = ends[tp.partition]
-            start = tp.offset if tp.offset >= 0 else end
-            if start < end:
-                assign.append(TopicPartition(topic, tp.partition, start))
-                remaining[tp.partition] = end - start
-        total = sum(remaining.values())
-        consumer.assign(assign)
-        until_ms = int(until * 1000) if until is not None else None
-        with _Progress(total, progress, f"replaying {topic}") as advance:
-            while remaining:
-                for message in consumer.consume(num_messages=1000, timeout=1.0):
-                    partition = message.partition()
-                    if message.error():
-                        if message.error().code() == KafkaError._PARTITION_EOF:
-                            remaining.pop(partition, None)
-                            continue
-                        raise SystemExit(f"replay: {message.error()}")
-                    if partition not in remaining:
-                        continue
-                    if message.offset() >= ends[partition] - 1:
-                        remaining.pop(partition, None)
-                    advance(1)
-                    # Producer timestamps need not be monotonic within a partition, so a
-                    # record past --until is skipped rather than ending the partition.
-                    if until_ms is not None and message.timestamp()[1] >= until_ms:
-                        continue
-                    kind, ms = message.timestamp()
-                    yield (
-                        message.value(),
-                        topic,
-                        partition,
-                        message.offset(),
-                        ms / 1000.0 if kind else None,
-                    )
-    finally:
-        consumer.close()
+    until_ms = int(until * 1000) if until is not None else None
+    with _Progress(progress, f"replaying {topic}") as bar:
+        for record in read_records(
+            bootstrap, topic, since=since, label="distillwatch-replay", planned=bar.start
+        ):
+            bar.advance(1)
+            ms = record.timestamp_ms
+            # Producer timestamps need not be monotonic within a partition, so a
+            # record past --until is skipped rather than ending the partition.
+            if until_ms is not None and ms is not None and ms >= until_ms:
+                continue
+            ts = ms / 1000.0 if ms is not None else None
+            yield (record.value, topic, record.partition, record.offset, ts)
 
 
 class _Progress:
-    """A rich progress bar on stderr, or nothing when quiet or not a terminal."""
+    """A rich progress bar on stderr, or nothing when quiet or not a terminal.  The bar starts
+    when the reader knows how many records the range holds."""
 
-    def __init__(self, total: int, enabled: bool, label: str) -> None:
-        self.total, self.enabled, self.label = total, enabled and sys.stderr.isatty(), label
+    def __init__(self, enabled: bool, label: str) -> None:
+        self.enabled, self.label = enabled and sys.stderr.isatty(), label
+        self._bar: Any = None
+        self._task: Any = None
 
-    def __enter__(self) -> Callable[[int], None]:
+    def __enter__(self) -> _Progress:
+        return self
+
+    def start(self, total: int) -> None:
         if not self.enabled:
-            return lambda _n: None
+            return
         from rich.progress import Progress
 
         self._bar = Progress(transient=True)
         self._bar.start()
-        task = self._bar.add_task(self.label, total=self.total)
-        return lambda n: self._bar.advance(task, n)
+        self._task = self._bar.add_task(self.label, total=total)
+
+    def advance(self, n: int) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task, n)
 
     def __exit__(self, *exc: object) -> None:
-        if self.enabled:
+        if self._bar is not None:
             self._bar.stop()
 
 

@@ -7,7 +7,7 @@ so running them can never steal partitions from a worker or shift its offsets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -17,7 +17,7 @@ class TopicRecord:
     value: bytes | None
     partition: int
     offset: int
-    timestamp_ms: int
+    timestamp_ms: int | None  # None when the broker recorded no timestamp
 
 
 def read_records(
@@ -28,13 +28,16 @@ def read_records(
     follow: bool = False,
     poll_s: float = 0.5,
     label: str = "distillwatch-soc",
+    planned: Callable[[int], None] | None = None,
 ) -> Iterator[TopicRecord]:
     """Records of ``topic`` from broker time ``since`` (default: the beginning, or the end
     when following), in partition order within each partition.
 
     Without ``follow`` it stops at the end offsets the topic had when it started, so a busy
     topic still terminates; with ``follow`` it keeps waiting for new records.
-    Raises SystemExit with a message when the topic does not exist.
+    ``planned`` hears, before the first record of a bounded read, how many records it will go
+    through (for a progress bar).  Raises SystemExit with a message when the topic does not
+    exist.
     """
     from confluent_kafka import KafkaError, TopicPartition
 
@@ -62,6 +65,8 @@ def read_records(
         else:
             starts = {p: 0 for p in partitions}
         remaining = {p for p in partitions if starts[p] < ends[p]}
+        if planned is not None and not follow:
+            planned(sum(ends[p] - starts[p] for p in remaining))
         consumer.assign([TopicPartition(topic, p, starts[p]) for p in partitions])
         while follow or remaining:
             for message in consumer.consume(num_messages=500, timeout=poll_s):
@@ -77,8 +82,9 @@ def read_records(
                         continue
                     if offset >= ends[partition] - 1:
                         remaining.discard(partition)
+                kind, ms = message.timestamp()
                 yield TopicRecord(
-                    message.key(), message.value(), partition, offset, message.timestamp()[1]
+                    message.key(), message.value(), partition, offset, ms if kind else None
                 )
     finally:
         consumer.close()
