@@ -42,6 +42,22 @@ def alert_revisions(alerts: Iterable[Alert], alert_id: str) -> list[Alert]:
     return [by_revision[r] for r in sorted(by_revision)]
 
 
+def alert_revisions_on_topic(bootstrap: str, topic: str, alert_id: str) -> list[Alert]:
+    """Distinct revisions of one alert on the alerts topic, oldest first (keyed by alert id)."""
+    from agents.topic_reader import read_records
+    from streams.codecs import decode_alert
+
+    key = alert_id.encode()
+    return alert_revisions(
+        (
+            decode_alert(r.value)
+            for r in read_records(bootstrap, topic)
+            if r.key == key and r.value is not None
+        ),
+        alert_id,
+    )
+
+
 def forensic_report(
     alert: Alert,
     records: Iterable[RawRecord],
@@ -91,7 +107,6 @@ def forensic_report(
 def run(args: argparse.Namespace) -> int:
     from agents.replay import read_jsonl, read_topic, requests_partitions
     from agents.settings import REPO_ROOT, get_settings
-    from agents.topic_reader import read_records
     from streams.codecs import CodecError, decode_alert
     from streams.detector import Detector
 
@@ -105,15 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 )
         else:
             topic = args.alerts_topic or settings.topics.alerts
-            key = args.alert.encode()
-            known = alert_revisions(
-                (
-                    decode_alert(r.value)
-                    for r in read_records(bootstrap, topic)
-                    if r.key == key and r.value is not None
-                ),
-                args.alert,
-            )
+            known = alert_revisions_on_topic(bootstrap, topic, args.alert)
     except (OSError, CodecError) as exc:
         sys.stderr.write(f"report: cannot read the alerts: {exc}\n")
         return 2

@@ -72,22 +72,6 @@ def live_signatures(bootstrap: str, topic: str) -> list[Any]:
     return [latest[k] for k in sorted(latest)]
 
 
-def latest_alert(bootstrap: str, topic: str, alert_id: str) -> Any | None:
-    """The highest revision of ``alert_id`` on the alerts topic (alerts are keyed by id)."""
-    from agents.topic_reader import read_records
-    from streams.codecs import decode_alert
-
-    key = alert_id.encode()
-    best = None
-    for record in read_records(bootstrap, topic):
-        if record.key != key or record.value is None:
-            continue
-        alert = decode_alert(record.value)
-        if alert.alert_id == alert_id and (best is None or alert.revision >= best.revision):
-            best = alert
-    return best
-
-
 def conflicts(live: list[Any], imported: list[Any]) -> list[str]:
     """Imported signatures that would replace or retract one another source published.
 
@@ -122,14 +106,16 @@ def publish(bootstrap: str, topic: str, records: list[tuple[str, bytes | None]])
 
 
 def _learn(args: argparse.Namespace, settings: Any) -> int:
+    from agents.report_cli import alert_revisions_on_topic
     from streams.codecs import encode
     from streams.signature_learning import LearningPolicy, signature_from_cluster
 
     topic = args.alerts_topic or settings.topics.alerts
-    alert = latest_alert(settings.bootstrap_servers, topic, args.alert)
-    if alert is None:
+    revisions = alert_revisions_on_topic(settings.bootstrap_servers, topic, args.alert)
+    if not revisions:
         sys.stderr.write(f"signatures learn: no alert {args.alert!r} on {topic}\n")
         return 2
+    alert = revisions[-1]
     soc = settings.soc
     policy = LearningPolicy(soc.learn_min_pair_share, soc.learned_validity_days * 86400.0)
     try:
