@@ -30,15 +30,16 @@ from typing import Any, TypeVar
 
 import faust
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agents.account_stage import AccountStage, StageOutput
 from agents.checkpoint import blob_from, blob_records, high_watermarks, read_latest, read_range
 from agents.coordination import CoordinationStage
-from agents.kafka_clients import make_admin, make_consumer, make_faust_app, make_producer
+from agents.kafka_clients import make_admin, make_faust_app, make_producer, make_reader
 from agents.metrics import Metrics
 from agents.service_settings import ServiceSettings
-from agents.settings import Settings
+from agents.settings import KafkaSecurity, Settings
 from agents.wire import decode_envelope, encode_envelope
 from streams.codecs import decode_signature, encode, fit_dead_letter
 from streams.config import DetectorConfig
@@ -442,7 +443,7 @@ class Service:
 
     async def _signatures_task(self) -> None:
         """Load every signature before any event is processed, then follow the topic."""
-        feed = SignatureFeed(self.bootstrap, self.topics.signatures)
+        feed = SignatureFeed(self.bootstrap, self.topics.signatures, self.settings.kafka)
         try:
             for record in await self._executor(feed.initial):
                 self._apply_signature(*record)
@@ -536,13 +537,9 @@ class Service:
 class SignatureFeed:
     """A group-less consumer of the whole signatures topic: every worker needs every one."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, security: KafkaSecurity) -> None:
         self.topic = topic
-        self.consumer = make_consumer(
-            bootstrap,
-            "distillwatch-signatures-feed",
-            **{"enable.auto.commit": False, "enable.partition.eof": True},
-        )
+        self.consumer = make_reader(bootstrap, "distillwatch-signatures-feed", security)
         metadata = self.consumer.list_topics(topic, timeout=30).topics[topic]
         if metadata.error is not None:
             raise RuntimeError(f"signatures topic {topic}: {metadata.error}")
@@ -593,9 +590,9 @@ def _coordinates(message: Any) -> tuple[bytes | None, bytes, int, float | None]:
     return message.key(), message.value(), message.offset(), ms / 1000.0 if kind else None
 
 
-def topic_partitions(bootstrap: str, topic: str) -> int:
+def topic_partitions(admin: AdminClient, topic: str) -> int:
     """Partitions of a declared topic; a missing topic is an error (`distillwatch topics`)."""
-    metadata = make_admin(bootstrap).list_topics(topic, timeout=30)
+    metadata = admin.list_topics(topic, timeout=30)
     info = metadata.topics.get(topic)
     if info is None or info.error is not None or not info.partitions:
         raise RuntimeError(f"topic {topic} is not declared; run `distillwatch topics`")
@@ -606,9 +603,9 @@ def create_service(
     settings: Settings, service: ServiceSettings, config: DetectorConfig | None = None
 ) -> Service:
     """The service on the broker of ``settings``; checks that its topics are declared."""
-    bootstrap = settings.bootstrap_servers
-    requests = topic_partitions(bootstrap, settings.topics.requests)
-    state = topic_partitions(bootstrap, service.account_state_topic)
+    admin = make_admin(settings.bootstrap_servers, settings.kafka)
+    requests = topic_partitions(admin, settings.topics.requests)
+    state = topic_partitions(admin, service.account_state_topic)
     if state < requests:
         raise RuntimeError(
             f"{service.account_state_topic} has {state} partitions, fewer than the "
@@ -622,5 +619,5 @@ def create_service(
         settings.topics.dead_letters,
         settings.topics.signatures,
     ):
-        topic_partitions(bootstrap, topic)
+        topic_partitions(admin, topic)
     return Service(settings, service, config or DetectorConfig(), requests)
