@@ -31,7 +31,7 @@ from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.profile import AccountProfiler, AccountState
-from streams.records import Action, Alert, DeadLetter
+from streams.records import Action, Alert, DeadLetter, RequestEvent
 
 META_KEY = b"\x00meta"
 """Checkpoint key of a partition's progress; account ids are keys of their own state."""
@@ -157,26 +157,28 @@ class AccountStage:
         )
         profiler = part.profiler
         admission = part.admission
-        # One vectorised extraction for the batch (pure, so refused events cost only time).
-        requests = [item for item in decoded if not isinstance(item, DeadLetter)]
-        matches = iter(self.detector.extract_many(requests))
-        applied = part.applied
-        entries = out.entries
+        # Admission first: it depends on the partition's records alone, so refused events
+        # (a flood of duplicates, say) never reach template extraction.
+        admitted: list[tuple[bytes | None, int, RequestEvent, bool, float]] = []
         for (key, value, offset, ts), item in zip(fresh, decoded, strict=True):
-            part.next_offset = offset + 1
             if isinstance(item, DeadLetter):
                 out.dead_letters.append(item)
                 continue
-            event = item
-            match = next(matches)
             before = admission.watermark
-            refusal = admission.check(event, ts)
+            refusal = admission.check(item, ts)
             if refusal is not None:
                 out.dead_letters.append(
                     refusal_letter(refusal, value, self.topic, partition, offset, ts)
                 )
                 continue
-            if admission.watermark > before:
+            admitted.append((key, offset, item, admission.watermark > before, admission.watermark))
+        part.next_offset = fresh[-1][2] + 1
+        # One vectorised extraction for the batch.
+        matches = self.detector.extract_many([row[2] for row in admitted])
+        applied = part.applied
+        entries = out.entries
+        for (key, offset, event, advanced, order_ts), match in zip(admitted, matches, strict=True):
+            if advanced:
                 self._cap(part, out)
             account = event.account_id
             if key is not None and key != account.encode():
@@ -185,7 +187,6 @@ class AccountStage:
                 out.skipped += 1
                 continue
             out.events += 1
-            order_ts = part.watermark
             index = 0
             for msg in profiler.process(event, match):
                 if isinstance(msg, TemplateHit | AccountSnapshot | SignatureHit):
