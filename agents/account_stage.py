@@ -1,13 +1,13 @@
 """The account stage: one requests partition's raw records -> outputs (no I/O).
 
-Per requests partition it keeps the accounts' profiles (``streams.profile``), the next input
+Per requests partition it keeps the accounts' profiles (``streams.stages.profile``), the next input
 offset, and the partition's event-time watermark: the running maximum of admitted event
 ``ts`` in offset order.  That running maximum is also each message's ``order_ts``, the first part of
 the canonical order in which the cross-account stage processes messages; it is a function of
 the partition's content alone, so live, replay and a restarted worker compute the same keys
 (``agents.ordering`` applies the same rule to a forensic replay).
 
-Before the core, each partition's events pass its ``streams.admission.Admission`` (late,
+Before the core, each partition's events pass its ``streams.stages.admission.Admission`` (late,
 future and duplicate events are dead-lettered); the partition's watermark is the admission's,
 so refused events move no clock.  Whenever it advances, the partition's accounts are held to
 ``max_accounts`` (``AccountProfiler.enforce_cap``) before the event that advanced it.
@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 import orjson
 
 from agents.wire import Entry, Envelope, entry_of
-from streams.admission import Admission, refusal_letter
-from streams.codecs import decode_requests
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
-from streams.profile import AccountProfiler, AccountState
 from streams.records import Action, Alert, DeadLetter, RequestEvent
+from streams.stages.admission import Admission, refusal_letter
+from streams.stages.profile.account import AccountProfiler, AccountState
+from streams.wire.codecs import decode_requests
 
 META_KEY = b"\x00meta"
 """Checkpoint key of a partition's progress; account ids are keys of their own state."""

@@ -1,7 +1,7 @@
 """``distillwatch alerts tail``: follow (or read back) the alerts topic in a SOC's format.
 
 Formats: ``json`` (the alert v1 record as on the topic), ``ocsf`` (one OCSF Detection
-Finding per alert revision, ``streams.ocsf``; what Splunk, Elastic and Sentinel ingest) and
+Finding per alert revision, ``streams.soc.ocsf``; what Splunk, Elastic and Sentinel ingest) and
 ``table`` (one aligned line per revision for a person).  One JSON document per line, so the
 output pipes into a forwarder (``| splunk add oneshot``, Filebeat, the Azure Monitor agent).
 A record on the topic that is not a valid alert is reported on stderr with its position,
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def keep(alert: Alert, kinds: set[str] | None, min_severity: str) -> bool:
-    from streams.scoring import SEVERITY_RANK
+    from streams.stages.scoring import SEVERITY_RANK
 
     if kinds and alert.kind not in kinds:
         return False
@@ -52,7 +52,7 @@ def table_header() -> str:
 
 
 def table_row(alert: Alert) -> str:
-    from streams.timeparse import format_timestamp
+    from streams.wire.timeparse import format_timestamp
 
     return (
         f"{format_timestamp(alert.ts)[:19]:<20} {alert.severity:<8} {alert.kind:<19} "
@@ -63,8 +63,8 @@ def table_row(alert: Alert) -> str:
 def render(alert: Alert, fmt: str, product_version: str) -> bytes:
     import orjson
 
-    from streams.codecs import encode
-    from streams.ocsf import detection_finding
+    from streams.soc.ocsf import detection_finding
+    from streams.wire.codecs import encode
 
     if fmt == "json":
         return encode(alert)
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace, out: IO[bytes] | None = None) -> int:
 
     from agents.settings import get_settings
     from agents.topic_reader import read_records
-    from streams.codecs import CodecError, decode_alert
-    from streams.timeparse import parse_timestamp
+    from streams.wire.codecs import CodecError, decode_alert
+    from streams.wire.timeparse import parse_timestamp
 
     settings = get_settings()
     out = out or sys.stdout.buffer

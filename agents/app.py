@@ -41,9 +41,9 @@ from agents.metrics import Metrics
 from agents.service_settings import ServiceSettings
 from agents.settings import KafkaSecurity, Settings
 from agents.wire import decode_envelope, encode_envelope
-from streams.codecs import decode_signature, encode, fit_dead_letter
 from streams.config import DetectorConfig
 from streams.records import Action, Alert, DeadLetter, Signature
+from streams.wire.codecs import decode_signature, encode, fit_dead_letter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

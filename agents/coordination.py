@@ -25,10 +25,10 @@ from typing import Any
 import orjson
 
 from agents.wire import Entry, Envelope, message_of
-from streams.codecs import encode
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import Action, Alert
+from streams.wire.codecs import encode
 
 SNAPSHOT_VERSION = 1
 

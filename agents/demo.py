@@ -103,7 +103,7 @@ class _AlertFeed:
         self.last_new = time.monotonic()
 
     def poll(self) -> None:
-        from streams.codecs import decode_alert
+        from streams.wire.codecs import decode_alert
 
         for message in self.consumer.consume(num_messages=500, timeout=0.05):
             if message.error() is None:
@@ -118,7 +118,7 @@ def _table(alerts: list[Any], labels: dict[str, Any], status: str) -> Any:
     from rich.table import Table
 
     from agents.report import latest_revisions
-    from streams.timeparse import format_timestamp
+    from streams.wire.timeparse import format_timestamp
 
     latest, _ = latest_revisions(alerts)
     truth = labels["accounts"]
@@ -156,8 +156,8 @@ def _forensic_reports(
     demo report; returns {alert_id: file name} for the demo report to link."""
     from agents.report import latest_revisions
     from agents.report_cli import alert_revisions, forensic_report
-    from streams.codecs import encode
     from streams.detector import Detector
+    from streams.wire.codecs import encode
 
     latest, _ = latest_revisions(alerts)
     clusters = [a for a in latest if a.kind == "coordinated_cluster"]
@@ -185,8 +185,8 @@ def run(args: argparse.Namespace) -> int:
     from agents.report import render_html
     from agents.settings import get_settings
     from agents.simulate import produce_events
-    from streams.evaluation import HEADLINE_KEYS, evaluate
     from streams.simulation import simulate
+    from streams.simulation.evaluation import HEADLINE_KEYS, evaluate
 
     settings = get_settings()
     console = Console()

@@ -2,7 +2,7 @@
 
 The replay runs blind — the detector never sees the labels — through the same
 ``agents.replay.replay_records`` path as forensic replay, and only then are its
-alerts scored with ``streams.evaluation.evaluate``.  The result is one JSON
+alerts scored with ``streams.simulation.evaluation.evaluate``.  The result is one JSON
 object on stdout, so figures in the README can be re-run by anyone.
 """
 
@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
 
     from agents.replay import read_jsonl, replay_records, requests_partitions
     from agents.settings import get_settings
-    from streams.codecs import encode
     from streams.detector import Detector
-    from streams.evaluation import evaluate
+    from streams.simulation.evaluation import evaluate
+    from streams.wire.codecs import encode
 
     labels = orjson.loads(args.labels.read_bytes())
     started = time.perf_counter()

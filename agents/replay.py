@@ -1,8 +1,8 @@
 """``distillwatch replay``: run the detection core over recorded traffic for forensics.
 
 Replay is the same code path as the live service: raw bytes go through
-``streams.codecs.decode_requests``, valid events through each partition's
-``streams.admission.Admission`` in offset order, and admitted ones through
+``streams.wire.codecs.decode_requests``, valid events through each partition's
+``streams.stages.admission.Admission`` in offset order, and admitted ones through
 ``streams.detector.Detector`` in the service's canonical order (``agents.ordering``), so a
 recorded range yields the alerts the service emitted for it.  Records of a file are placed on
 the partition the requests topic would give their account, in file order; they carry no
@@ -91,8 +91,8 @@ def replay_records(
     from agents.coordination import CoordinationStage
     from agents.ordering import partition_for
     from agents.wire import Envelope
-    from streams.codecs import decode_request
     from streams.detector import Detector
+    from streams.wire.codecs import decode_request
 
     detector = detector or Detector()
     config = detector.config
@@ -236,7 +236,7 @@ class _Progress:
 
 
 def _write_jsonl(path: Path | None, records: Iterable[Any], stack: ExitStack) -> None:
-    from streams.codecs import encode
+    from streams.wire.codecs import encode
 
     out: IO[bytes] = stack.enter_context(path.open("wb")) if path is not None else sys.stdout.buffer
     for record in records:
@@ -246,7 +246,7 @@ def _write_jsonl(path: Path | None, records: Iterable[Any], stack: ExitStack) ->
 
 def _produce_alerts(bootstrap: str, topic: str, alerts: list[Alert]) -> None:
     from agents.kafka_clients import make_producer
-    from streams.codecs import encode
+    from streams.wire.codecs import encode
 
     producer = make_producer(bootstrap)
     for alert in alerts:
@@ -261,7 +261,7 @@ def run(args: argparse.Namespace) -> int:
 
     from agents.settings import get_settings
     from streams.detector import Detector
-    from streams.timeparse import parse_timestamp
+    from streams.wire.timeparse import parse_timestamp
 
     settings = get_settings()
     if args.input is not None:

@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.evaluation import HEADLINE_KEYS
 from streams.records import Alert, RequestEvent
-from streams.timeparse import format_timestamp
+from streams.simulation.evaluation import HEADLINE_KEYS
+from streams.wire.timeparse import format_timestamp
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}

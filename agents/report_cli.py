@@ -45,7 +45,7 @@ def alert_revisions(alerts: Iterable[Alert], alert_id: str) -> list[Alert]:
 def alert_revisions_on_topic(bootstrap: str, topic: str, alert_id: str) -> list[Alert]:
     """Distinct revisions of one alert on the alerts topic, oldest first (keyed by alert id)."""
     from agents.topic_reader import read_records
-    from streams.codecs import decode_alert
+    from streams.wire.codecs import decode_alert
 
     key = alert_id.encode()
     return alert_revisions(
@@ -69,9 +69,9 @@ def forensic_report(
     """Replay the alert's range from ``records`` and render its forensic report."""
     from agents.replay import replay_records
     from agents.report import member_activity, render_forensic_html
-    from streams.codecs import decode_requests
     from streams.records import DeadLetter
-    from streams.timeparse import format_timestamp
+    from streams.wire.codecs import decode_requests
+    from streams.wire.timeparse import format_timestamp
 
     span = alert.evidence.get("time_span") or {}
     first = span.get("first", alert.ts)
@@ -107,8 +107,8 @@ def forensic_report(
 def run(args: argparse.Namespace) -> int:
     from agents.replay import read_jsonl, read_topic, requests_partitions
     from agents.settings import REPO_ROOT, get_settings
-    from streams.codecs import CodecError, decode_alert
     from streams.detector import Detector
+    from streams.wire.codecs import CodecError, decode_alert
 
     settings = get_settings()
     bootstrap = settings.bootstrap_servers

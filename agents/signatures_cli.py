@@ -1,13 +1,13 @@
 """``distillwatch signatures learn|export|import``: share detection signatures with partner labs.
 
 * ``learn --alert ID`` -- an analyst confirms a cluster: the signature learned from the
-  alert's latest revision (``streams.signature_learning``) is published to the signatures
+  alert's latest revision (``streams.soc.learning``) is published to the signatures
   topic, where this lab's workers apply it at once and ``export`` finds it.  Learning is a
   separate, explicit step because publishing a signature is a decision (it can block
   accounts); export then shares only what this lab already runs.
 * ``export --format stix`` -- the live signatures (the compacted topic read to its end,
-  tombstones applied) as one STIX 2.1 bundle (``streams.stix``).
-* ``import FILE`` -- a partner's bundle, validated whole (``streams.stix``: size and count
+  tombstones applied) as one STIX 2.1 bundle (``streams.soc.stix``).
+* ``import FILE`` -- a partner's bundle, validated whole (``streams.soc.stix``: size and count
   bounds, strict STIX validation, whitelisted patterns, no evaluation), then published to the
   signatures topic keyed by signature id; revoked indicators are published as tombstones.
   A signature id already published by another source is neither replaced nor retracted.
@@ -47,8 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def live_signatures(bootstrap: str, topic: str) -> list[Any]:
     """The signatures a worker would hold after reading ``topic`` to its end."""
     from agents.topic_reader import read_records
-    from streams.codecs import decode_signature
     from streams.records import Signature
+    from streams.wire.codecs import decode_signature
 
     latest: dict[str, Signature] = {}
     for record in read_records(bootstrap, topic):
@@ -107,8 +107,8 @@ def publish(bootstrap: str, topic: str, records: list[tuple[str, bytes | None]])
 
 def _learn(args: argparse.Namespace, settings: Any) -> int:
     from agents.report_cli import alert_revisions_on_topic
-    from streams.codecs import encode
-    from streams.signature_learning import LearningPolicy, signature_from_cluster
+    from streams.soc.learning import LearningPolicy, signature_from_cluster
+    from streams.wire.codecs import encode
 
     topic = args.alerts_topic or settings.topics.alerts
     revisions = alert_revisions_on_topic(settings.bootstrap_servers, topic, args.alert)
@@ -135,7 +135,7 @@ def _learn(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Any) -> int:
-    from streams.stix import StixError, bundle_bytes, signatures_to_bundle
+    from streams.soc.stix import StixError, bundle_bytes, signatures_to_bundle
 
     signatures = live_signatures(settings.bootstrap_servers, settings.topics.signatures)
     try:
@@ -152,8 +152,8 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Any) -> int:
-    from streams.codecs import encode
-    from streams.stix import ImportLimits, StixError, bundle_to_signatures
+    from streams.soc.stix import ImportLimits, StixError, bundle_to_signatures
+    from streams.wire.codecs import encode
 
     soc = settings.soc
     limits = ImportLimits(

@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _write_events(path: Path, events: list[RequestEvent], compress: bool) -> None:
     """Stream events to JSONL one by one: holding every encoded line would cost gigabytes."""
-    from streams.codecs import encode
+    from streams.wire.codecs import encode
 
     with path.open("wb") as raw:
         out: IO[bytes] = (
@@ -72,7 +72,7 @@ def produce_events(
 
     from agents.kafka_clients import make_producer
     from agents.settings import get_settings
-    from streams.codecs import encode
+    from streams.wire.codecs import encode
 
     producer = make_producer(
         get_settings().bootstrap_servers,

@@ -26,7 +26,7 @@ from pathlib import Path
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import Alert
-from streams.template_stats import TemplateStatsConfig
+from streams.stages.template_stats import TemplateStatsConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from abuse_traffic import flood

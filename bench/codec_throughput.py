@@ -21,8 +21,8 @@ from importlib.metadata import version
 
 import orjson
 
-from streams.codecs import decode_request, decode_requests, encode
 from streams.records import PromptFingerprint, RequestEvent
+from streams.wire.codecs import decode_request, decode_requests, encode
 
 _WORDS = (
     "explain",

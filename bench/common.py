@@ -17,9 +17,9 @@ from typing import Any
 
 import orjson
 
-from streams.fingerprint import prompt_fingerprints
 from streams.records import RequestEvent
 from streams.simulation import simulate
+from streams.wire.fingerprint import prompt_fingerprints
 
 
 def emit(name: str, **fields: Any) -> None:
@@ -38,7 +38,7 @@ def to_privacy_mode(events: Iterable[RequestEvent]) -> list[RequestEvent]:
     """The same events as a privacy-mode gateway publishes them: fingerprint, no text.
 
     The fingerprints are computed here, on the producer side, with
-    ``streams.fingerprint.prompt_fingerprints`` (what a gateway runs, in batches of 512), so
+    ``streams.wire.fingerprint.prompt_fingerprints`` (what a gateway runs, in batches of 512), so
     their cost is the gateway's and not the detector's.
     """
     events = list(events)

@@ -40,7 +40,7 @@ import orjson
 from bench.common import emit, rss_bytes, simulated_events
 from bench.synthetic import accounts_events
 from streams.detector import Detector
-from streams.profile import AccountState
+from streams.stages.profile.account import AccountState
 
 COLD_SAMPLE = 20_000
 """Packed accounts decoded to time ``cold_event_us``."""

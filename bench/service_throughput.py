@@ -287,7 +287,7 @@ def latency(args, mode: str, events, encode_event, rate: float, dep_factory) -> 
     from confluent_kafka import TopicPartition
 
     from agents.kafka_clients import make_consumer, make_producer
-    from streams.codecs import decode_alert
+    from streams.wire.codecs import decode_alert
 
     dep = dep_factory()
     try:
@@ -390,7 +390,7 @@ def main() -> None:
 
     from agents.kafka_clients import make_admin
     from agents.settings import get_settings
-    from streams.codecs import encode
+    from streams.wire.codecs import encode
 
     os.environ["DISTILLWATCH_SERVICE__BATCH_MAX"] = str(args.batch_max)
     bootstrap = get_settings().bootstrap_servers

@@ -14,8 +14,8 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from streams.fingerprint import prompt_fingerprint
 from streams.records import PromptFingerprint, RequestEvent
+from streams.wire.fingerprint import prompt_fingerprint
 
 _START = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 _UAS = [f"openai-python/1.{i}.0" for i in range(30)] + [f"openai-node/4.{i}.0" for i in range(20)]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from streams.codecs import DEFAULT_MAX_PROMPT_BYTES, DEFAULT_MAX_RECORD_BYTES
-from streams.template_stats import TemplateStatsConfig
-from streams.templates import TemplateConfig
+from streams.stages.template_stats import TemplateStatsConfig
+from streams.templates.extractor import TemplateConfig
+from streams.wire.codecs import DEFAULT_MAX_PROMPT_BYTES, DEFAULT_MAX_RECORD_BYTES
 
 # Token families of the coordination profile.  A token is "<family>:<value>".
 TOKEN_FAMILIES: tuple[str, ...] = (
@@ -34,9 +34,9 @@ class DetectorConfig:
     """Knobs of the detector core.  Times are seconds of event time."""
 
     templates: TemplateConfig = field(default_factory=TemplateConfig)
-    """Template extraction settings (shared with ``streams.templates``)."""
+    """Template extraction settings (shared with ``streams.templates.extractor``)."""
     template_stats: TemplateStatsConfig = field(default_factory=TemplateStatsConfig)
-    """Per-template frequency statistics (``streams.template_stats``).  Its windows wait at
+    """Per-template frequency statistics (``streams.stages.template_stats``).  Its windows wait at
     least as long as admission lets events be late (``max_lateness_s``), so an admitted event
     always counts in its own window."""
 
@@ -46,7 +46,7 @@ class DetectorConfig:
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES
     """Largest record read from a topic; a bigger one is dead-lettered before it is parsed."""
 
-    # --- admission (streams.admission): event time and identity ----------------------------
+    # --- admission (streams.stages.admission): event time and identity ----------------------------
     max_lateness_s: float = 600.0
     """An event older than its partition's event-time watermark by more than this is
     dead-lettered as ``late_event``; within it, it is processed at its own event time."""

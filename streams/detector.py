@@ -22,15 +22,15 @@ from itertools import islice
 
 import orjson
 
-from streams.campaigns import TemplateStage
-from streams.clustering import ClusterStage
 from streams.config import DetectorConfig
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
-from streams.profile import AccountProfiler, AccountState, feature_baselines
 from streams.records import Action, Alert, RequestEvent, Signature
-from streams.signatures import SignatureBook, SignatureStage
-from streams.similarity import SimilarityStage, TokenFrequencyStage
-from streams.templates import TemplateExtractor, TemplateMatch
+from streams.stages.clustering import ClusterStage
+from streams.stages.profile.account import AccountProfiler, AccountState, feature_baselines
+from streams.stages.signatures import SignatureBook, SignatureStage
+from streams.stages.similarity import SimilarityStage, TokenFrequencyStage
+from streams.stages.template_campaigns import TemplateStage
+from streams.templates.extractor import TemplateExtractor, TemplateMatch
 
 SNAPSHOT_VERSION = 1
 EXTRACT_BATCH = 256

@@ -3,7 +3,7 @@
 Every record is a frozen, slotted dataclass so the detection core can pass
 them around cheaply and can never mutate an input by accident.  The JSON
 Schemas in ``schemas/`` are the wire contract; these classes are the in-memory
-form that ``streams.codecs`` produces after validation.
+form that ``streams.wire.codecs`` produces after validation.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ DEAD_LETTER_VERSION = 1
 class PromptFingerprint:
     """Stands in for prompt text when a gateway runs in privacy mode.
 
-    The gateway computes it with ``streams.fingerprint`` so raw prompts never
+    The gateway computes it with ``streams.wire.fingerprint`` so raw prompts never
     leave its boundary while the detector still sees templates and shingles.
     """
 

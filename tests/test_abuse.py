@@ -11,8 +11,8 @@ from core_traffic import generate
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import Alert
-from streams.template_stats import TemplateStats, TemplateStatsConfig
-from streams.templates import TemplateMatch
+from streams.stages.template_stats import TemplateStats, TemplateStatsConfig
+from streams.templates.extractor import TemplateMatch
 
 MAX_ACCOUNTS = 300
 MAX_TEMPLATES = 200

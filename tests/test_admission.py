@@ -9,16 +9,16 @@ from core_traffic import generate
 
 from agents.account_stage import AccountStage, StageOutput
 from agents.replay import replay_records
-from streams.admission import Admission
-from streams.codecs import (
+from streams.config import DetectorConfig
+from streams.detector import Detector
+from streams.records import RequestEvent
+from streams.stages.admission import Admission
+from streams.wire.codecs import (
     MAX_DEAD_LETTER_ORIGINAL_BYTES,
     decode_requests,
     encode,
     fit_dead_letter,
 )
-from streams.config import DetectorConfig
-from streams.detector import Detector
-from streams.records import RequestEvent
 
 CONFIG = DetectorConfig(max_lateness_s=60.0, max_future_s=30.0, dedup_max_ids=4)
 

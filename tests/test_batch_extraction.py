@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.detector import Detector
-from streams.fingerprint import prompt_fingerprint, prompt_fingerprints
-from streams.minhash import MinHasher, combine_ngrams
 from streams.records import PromptFingerprint
-from streams.templates import TemplateConfig, TemplateExtractor
+from streams.sketches.minhash import MinHasher, combine_ngrams
+from streams.templates.extractor import TemplateConfig, TemplateExtractor
+from streams.wire.fingerprint import prompt_fingerprint, prompt_fingerprints
 
 PROMPTS = [
     ("Solve the following problem step by step and return JSON: what is 17 * 23?", None),

@@ -8,11 +8,11 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.clustering import ClusterStage
 from streams.config import DetectorConfig
 from streams.messages import CandidatePair
-from streams.profile import feature_baselines
 from streams.records import Action, Alert
+from streams.stages.clustering import ClusterStage
+from streams.stages.profile.account import feature_baselines
 
 CONFIG = DetectorConfig()
 T0 = 1_767_225_600.0

@@ -12,8 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams import codecs
-from streams.codecs import (
+from streams.records import (
+    Action,
+    Alert,
+    DeadLetter,
+    PromptFingerprint,
+    RequestEvent,
+    Signature,
+)
+from streams.wire import codecs
+from streams.wire.codecs import (
     DEFAULT_MAX_PROMPT_BYTES,
     MAX_EXTRA_DEPTH,
     CodecError,
@@ -24,14 +32,6 @@ from streams.codecs import (
     decode_requests,
     decode_signature,
     encode,
-)
-from streams.records import (
-    Action,
-    Alert,
-    DeadLetter,
-    PromptFingerprint,
-    RequestEvent,
-    Signature,
 )
 
 REASONS = {

@@ -7,10 +7,10 @@ import dataclasses
 import pytest
 from core_traffic import generate
 
-from streams.codecs import decode_alert, encode
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import Action, Alert
+from streams.wire.codecs import decode_alert, encode
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from streams.codecs import CodecError, encode
-from streams.evaluation import alerts_from_jsonl, evaluate, nearest_rank
 from streams.records import Alert
 from streams.simulation import simulate
-from streams.timeparse import format_timestamp, parse_timestamp
+from streams.simulation.evaluation import alerts_from_jsonl, evaluate, nearest_rank
+from streams.wire.codecs import CodecError, encode
+from streams.wire.timeparse import format_timestamp, parse_timestamp
 
 START = parse_timestamp("2025-03-04T12:00:00Z")
 X_START = START + 1800

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from streams.fingerprint import prompt_fingerprint
 from streams.records import PromptFingerprint
-from streams.templates import TemplateConfig, TemplateExtractor
+from streams.templates.extractor import TemplateConfig, TemplateExtractor
+from streams.wire.fingerprint import prompt_fingerprint
 
 WRAPPED = (
     "Solve the following problem step by step and return JSON with fields reasoning and "

@@ -11,9 +11,9 @@ from agents.demo import _forensic_reports
 from agents.replay import replay_records
 from agents.report import render_html
 from agents.report_cli import alert_revisions, forensic_report
-from streams.codecs import encode
 from streams.config import DetectorConfig
 from streams.detector import Detector
+from streams.wire.codecs import encode
 
 
 @pytest.fixture(scope="module")

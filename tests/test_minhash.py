@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.minhash import (
+from streams.sketches.minhash import (
     MAX_HASH,
     MinHasher,
     band_keys,
@@ -171,7 +171,7 @@ def test_ngram_hashes_are_order_sensitive():
 def test_hashes_and_signatures_are_identical_in_a_fresh_process():
     """Ids travel between gateway, workers and replays: no per-process salt may leak in."""
     code = (
-        "from streams.minhash import MinHasher, stable_hash64;"
+        "from streams.sketches.minhash import MinHasher, stable_hash64;"
         "print(stable_hash64('template'), MinHasher(16, 3).signature(['a', 'b']).tolist())"
     )
     out = subprocess.run(

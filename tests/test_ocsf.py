@@ -21,9 +21,9 @@ import pytest
 from core_traffic import generate
 
 from streams.detector import Detector
-from streams.ocsf import CLASS_UID, OCSF_VERSION, detection_finding
 from streams.records import Alert
-from streams.timeparse import format_timestamp
+from streams.soc.ocsf import CLASS_UID, OCSF_VERSION, detection_finding
+from streams.wire.timeparse import format_timestamp
 
 OCSF = Path(__file__).resolve().parents[1] / "schemas" / "vendor" / "ocsf"
 SCALARS = {

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from streams.config import DetectorConfig
 from streams.messages import AccountSnapshot, TemplateHit
-from streams.minhash import stable_hash64
-from streams.profile import (
+from streams.records import RequestEvent
+from streams.sketches.minhash import stable_hash64
+from streams.stages.profile.account import (
     AccountProfiler,
     AccountState,
     BottomK,
@@ -20,10 +21,9 @@ from streams.profile import (
     PackedAccount,
     ip_prefix,
 )
-from streams.records import RequestEvent
-from streams.scoring import ramp
-from streams.signatures import SignatureBook
-from streams.templates import TemplateExtractor
+from streams.stages.scoring import ramp
+from streams.stages.signatures import SignatureBook
+from streams.templates.extractor import TemplateExtractor
 
 CONFIG = DetectorConfig()
 EXTRACTOR = TemplateExtractor(CONFIG.templates)

@@ -14,11 +14,11 @@ from agents import evaluate as evaluate_cmd
 from agents.ordering import canonical_order, partition_for
 from agents.replay import read_jsonl, replay_records
 from agents.report import latest_revisions, render_html
-from streams.codecs import encode
 from streams.detector import Detector
-from streams.evaluation import HEADLINE_KEYS
 from streams.records import Alert, RequestEvent
 from streams.simulation import simulate
+from streams.simulation.evaluation import HEADLINE_KEYS
+from streams.wire.codecs import encode
 
 PARTITIONS = 8
 

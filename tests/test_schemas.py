@@ -10,9 +10,9 @@ import fastjsonschema
 import orjson
 import pytest
 
-from streams.codecs import encode
 from streams.records import Action, Alert, DeadLetter, PromptFingerprint, RequestEvent, Signature
-from streams.wire_schemas import SCHEMA_DIR, SCHEMA_NAMES, load_schema
+from streams.wire.codecs import encode
+from streams.wire.schemas import SCHEMA_DIR, SCHEMA_NAMES, load_schema
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 

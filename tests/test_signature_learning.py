@@ -14,11 +14,11 @@ import dataclasses
 import pytest
 from core_traffic import DAY, Traffic, generate
 
-from streams.codecs import encode
 from streams.detector import Detector
 from streams.records import Alert
-from streams.signature_learning import signature_from_cluster
-from streams.stix import bundle_bytes, bundle_to_signatures, signatures_to_bundle
+from streams.soc.learning import signature_from_cluster
+from streams.soc.stix import bundle_bytes, bundle_to_signatures, signatures_to_bundle
+from streams.wire.codecs import encode
 
 
 def relabel(traffic: Traffic, prefix: str, shift: float) -> tuple[list, dict[str, str]]:
@@ -124,7 +124,7 @@ def test_only_cluster_findings_teach_signatures():
 
 
 def test_the_window_survives_the_wire_and_a_checkpoint(lab_a):
-    from streams.codecs import decode_signature
+    from streams.wire.codecs import decode_signature
 
     signature = signature_from_cluster(confirmed(lab_a, "wrap"), "lab-a")
     assert decode_signature(encode(signature)) == signature

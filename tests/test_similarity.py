@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from streams.config import DetectorConfig
 from streams.messages import AccountSnapshot
-from streams.minhash import MinHasher, band_keys, jaccard_estimate
-from streams.similarity import SimilarityStage, TokenFrequencyStage
+from streams.sketches.minhash import MinHasher, band_keys, jaccard_estimate
+from streams.stages.similarity import SimilarityStage, TokenFrequencyStage
 
 CONFIG = DetectorConfig()
 T0 = 1_767_225_600.0

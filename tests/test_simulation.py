@@ -14,12 +14,12 @@ import orjson
 import pytest
 
 from agents import simulate as simulate_cli
-from streams.codecs import decode_request
 from streams.records import RequestEvent
 from streams.simulation import SCENARIOS, Simulation, populations, simulate
 from streams.simulation.grammar import GrammarError, render
 from streams.simulation.prompts import Prompt
-from streams.timeparse import parse_timestamp
+from streams.wire.codecs import decode_request
+from streams.wire.timeparse import parse_timestamp
 
 DAY = 86400.0
 

@@ -11,7 +11,7 @@ import stix2
 from stix2patterns.validator import run_validator
 
 from streams.records import Signature
-from streams.stix import (
+from streams.soc.stix import (
     ImportLimits,
     StixError,
     bundle_bytes,

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from streams.template_stats import (
+from streams.stages.template_stats import (
     TemplateFinding,
     TemplateState,
     TemplateStats,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.records import PromptFingerprint
-from streams.templates import (
+from streams.templates.extractor import (
     EMPTY_TEMPLATE_ID,
     PLAIN_PREFIX,
     WRAPPER_PREFIX,
@@ -313,7 +313,7 @@ def test_ids_are_identical_in_a_fresh_process_with_another_hash_seed():
     prompts = [PARAPHRASES[0].format(p=PAYLOADS[0]), ORDINARY[0]]
     code = (
         "import sys, json\n"
-        "from streams.templates import TemplateExtractor\n"
+        "from streams.templates.extractor import TemplateExtractor\n"
         "x = TemplateExtractor()\n"
         "ms = [x.extract(p) for p in json.load(sys.stdin)]\n"
         "print(json.dumps([[m.template_id, m.exact_id, list(m.minhash)] for m in ms]))\n"

@@ -15,7 +15,7 @@ from typing import Any
 from streams.records import RequestEvent
 from streams.simulation import populations as pop
 from streams.simulation.scenarios import SCENARIOS, CampaignPlan, Scenario
-from streams.timeparse import format_timestamp, parse_timestamp
+from streams.wire.timeparse import format_timestamp, parse_timestamp
 
 __all__ = ["SCENARIOS", "CampaignPlan", "Scenario", "Simulation", "simulate"]
 

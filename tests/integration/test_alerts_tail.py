@@ -15,8 +15,8 @@ import pytest
 from agents import alerts_cli
 from agents.cli import build_parser
 from agents.kafka_clients import make_producer
-from streams.codecs import encode
 from streams.records import Alert
+from streams.wire.codecs import encode
 
 pytestmark = pytest.mark.kafka
 

@@ -8,8 +8,8 @@ import pytest
 
 from agents.kafka_clients import make_producer
 from agents.replay import read_jsonl, read_topic, replay_records
-from streams.codecs import encode
 from streams.simulation import simulate
+from streams.wire.codecs import encode
 
 pytestmark = pytest.mark.kafka
 

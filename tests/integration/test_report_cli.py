@@ -10,7 +10,7 @@ from agents.cli import build_parser
 from agents.kafka_clients import make_producer
 from agents.replay import replay_records
 from agents.topic_reader import read_records
-from streams.codecs import encode
+from streams.wire.codecs import encode
 
 pytestmark = pytest.mark.kafka
 

@@ -290,7 +290,7 @@ def test_the_stream_worker_runs_over_scram_and_never_logs_the_secret(sasl, tmp_p
     from core_traffic import generate
     from service.harness import MALFORMED, Deployment
 
-    from streams.codecs import decode_alert
+    from streams.wire.codecs import decode_alert
 
     bootstrap, security = sasl
     password = security.sasl_password.get_secret_value()

@@ -22,10 +22,10 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from agents.kafka_clients import make_consumer, make_producer
 from agents.replay import ReplayResult, replay_records
 from agents.settings import KafkaSecurity
-from streams.codecs import encode
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import Alert, RequestEvent
+from streams.wire.codecs import encode
 
 REPO = Path(__file__).resolve().parents[2]
 TOPICS_FILE = REPO / "infra" / "topics.toml"

@@ -16,7 +16,7 @@ from service.harness import REQUEST_PARTITIONS, reference, scrape
 from service.test_service import alert_records, assert_same_as_replay
 
 from streams.config import DetectorConfig
-from streams.template_stats import TemplateStatsConfig
+from streams.stages.template_stats import TemplateStatsConfig
 
 pytestmark = [pytest.mark.service, pytest.mark.faults]
 

@@ -21,8 +21,8 @@ from service.test_service import DEADLINE, alert_records, assert_same_as_replay
 
 from agents.kafka_clients import make_admin
 from agents.settings import KafkaSecurity
-from streams.codecs import decode_alert, decode_dead_letter
 from streams.config import DetectorConfig
+from streams.wire.codecs import decode_alert, decode_dead_letter
 
 pytestmark = [pytest.mark.service, pytest.mark.faults]
 

@@ -18,7 +18,7 @@ from service.hostile import HUGE_PROMPT_BYTES, hostile_corpus
 from service.test_service import alert_records, assert_same_as_replay
 
 from agents.ordering import partition_for
-from streams.codecs import MAX_DEAD_LETTER_ORIGINAL_BYTES, decode_dead_letter
+from streams.wire.codecs import MAX_DEAD_LETTER_ORIGINAL_BYTES, decode_dead_letter
 
 pytestmark = [pytest.mark.service, pytest.mark.fuzz]
 

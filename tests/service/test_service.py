@@ -14,7 +14,7 @@ from collections import defaultdict
 import pytest
 from service.harness import MALFORMED, reference_alerts, split
 
-from streams.codecs import decode_alert, decode_dead_letter
+from streams.wire.codecs import decode_alert, decode_dead_letter
 
 pytestmark = pytest.mark.service
 
@@ -40,7 +40,7 @@ def revisions(records) -> dict[tuple[str, int], set[bytes]]:
 
 
 def assert_same_as_replay(records, reference) -> None:
-    from streams.codecs import encode
+    from streams.wire.codecs import encode
 
     live = revisions(records)
     assert set(live) == {(a.alert_id, a.revision) for a in reference}

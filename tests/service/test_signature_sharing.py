@@ -22,8 +22,8 @@ from test_signature_learning import confirmed, final_alerts, relabel
 from test_signatures_live import _wait_for_log
 
 from agents.kafka_clients import make_producer
-from streams.codecs import decode_alert, encode
 from streams.detector import Detector
+from streams.wire.codecs import decode_alert, encode
 
 pytestmark = pytest.mark.service
 

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from agents.kafka_clients import make_producer
-from streams.codecs import decode_alert, encode
 from streams.records import Signature
+from streams.wire.codecs import decode_alert, encode
 
 pytestmark = pytest.mark.service
 

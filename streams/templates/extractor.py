@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from streams.minhash import MinHasher, combine_ngrams, stable_hash64
 from streams.records import PromptFingerprint
+from streams.sketches.minhash import MinHasher, combine_ngrams, stable_hash64
 
 WRAPPER_PREFIX = "w-"
 """Template ids of prompts with a detected instruction wrapper around a payload."""

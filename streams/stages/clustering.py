@@ -28,7 +28,8 @@ import orjson
 from streams.config import DetectorConfig
 from streams.messages import CandidatePair
 from streams.records import Action, Alert
-from streams.scoring import (
+from streams.stages.lifecycle import RevisionPolicy
+from streams.stages.scoring import (
     ACTION_RANK,
     action_kind_for,
     alert_id_for,
@@ -37,7 +38,6 @@ from streams.scoring import (
     severity_for,
     stable_id,
 )
-from streams.state import RevisionPolicy
 
 _INFRA_NAMES = {
     "pay": "payment_fingerprint",

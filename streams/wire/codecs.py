@@ -13,7 +13,7 @@ when present it must name the version this decoder reads.
 Encoding writes sorted keys with ``orjson.OPT_SORT_KEYS`` so equal records give
 byte-identical output, which keeps replayed alerts identical to live ones.
 Timestamps are epoch seconds in memory and RFC 3339 UTC text on the wire
-(``streams.timeparse``), including ``evidence["time_span"]`` of alerts.
+(``streams.wire.timeparse``), including ``evidence["time_span"]`` of alerts.
 
 Decoding validates with validators compiled once at import from ``schemas/``.
 Request events and signatures arrive from outside, so their decoders never
@@ -23,7 +23,7 @@ code and a detail naming the field.  Reason codes: ``malformed_json``,
 ``invalid_value``, ``bad_timestamp``, ``oversized_prompt``,
 ``oversized_record``, and ``internal_error`` for a fault of the decoder itself,
 which would otherwise stop a consumer group at the same offset forever.  (Events
-that decode but are refused by ``streams.admission`` get ``late_event``,
+that decode but are refused by ``streams.stages.admission`` get ``late_event``,
 ``future_event`` or ``duplicate_event``.)
 Decoders of records DistillWatch itself produced raise ``CodecError`` carrying
 the same codes.
@@ -53,8 +53,8 @@ from streams.records import (
     RequestEvent,
     Signature,
 )
-from streams.timeparse import MAX_EPOCH, MIN_EPOCH, format_timestamp, parse_timestamp
-from streams.wire_schemas import compile_validator
+from streams.wire.schemas import compile_validator
+from streams.wire.timeparse import MAX_EPOCH, MIN_EPOCH, format_timestamp, parse_timestamp
 
 # Defaults of the size limits; the detector's configuration passes its own values.
 DEFAULT_MAX_PROMPT_BYTES: Final = 64 * 1024

@@ -24,9 +24,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from streams.codecs import CodecError, decode_alert
 from streams.records import Alert
-from streams.timeparse import parse_timestamp
+from streams.wire.codecs import CodecError, decode_alert
+from streams.wire.timeparse import parse_timestamp
 
 ATTACK = "attack"
 BENIGN = "benign"

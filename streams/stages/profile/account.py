@@ -27,9 +27,9 @@ import orjson
 
 from streams.config import TOKEN_FAMILIES, DetectorConfig
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
-from streams.minhash import stable_hash64
 from streams.records import Action, Alert, RequestEvent
-from streams.scoring import (
+from streams.sketches.minhash import stable_hash64
+from streams.stages.scoring import (
     SEVERITY_RANK,
     action_kind_for,
     alert_id_for,
@@ -38,8 +38,8 @@ from streams.scoring import (
     ramp,
     severity_for,
 )
-from streams.signatures import SignatureBook
-from streams.templates import TemplateMatch
+from streams.stages.signatures import SignatureBook
+from streams.templates.extractor import TemplateMatch
 
 _HOUR = 3600.0
 _DAY = 86400.0

@@ -12,7 +12,7 @@ observable types; a property extension would have to hang a prompt template or a
 request rate off an unrelated standard object):
 
 * ``x-distillwatch-prompt-template:template_id`` -- the prompt-structure fingerprint
-  (``streams.fingerprint``), the same id in every lab on default template settings;
+  (``streams.wire.fingerprint``), the same id in every lab on default template settings;
 * ``x-distillwatch-prompt:text MATCHES`` -- a prompt regular expression;
 * ``x-distillwatch-api-request:<kind>`` -- any other request indicator
   (payment fingerprint, API key, model, country, ...);
@@ -45,8 +45,8 @@ from typing import Any
 import orjson
 
 from streams.records import Signature
-from streams.signatures import BEHAVIOUR_METRICS, CompiledSignature, behaviour_rule
-from streams.timeparse import format_timestamp, parse_timestamp
+from streams.stages.signatures import BEHAVIOUR_METRICS, CompiledSignature, behaviour_rule
+from streams.wire.timeparse import format_timestamp, parse_timestamp
 
 NAMESPACE = uuid.UUID("6b0c7f5e-2f0a-5d7e-9a57-5c1f0d15e7a1")
 """UUIDv5 namespace of every STIX id DistillWatch derives."""
@@ -368,7 +368,7 @@ def _validate_object(index: int, obj: Any) -> None:
 def _indicator_signature(
     obj: dict[str, Any], identities: dict[str, dict[str, Any]], limits: ImportLimits
 ) -> Signature:
-    from streams.codecs import decode_signature, encode
+    from streams.wire.codecs import decode_signature, encode
 
     name = obj["id"]
     if obj.get("pattern_type") != "stix":

@@ -21,14 +21,14 @@ import orjson
 from streams.config import DetectorConfig
 from streams.messages import SignatureHit
 from streams.records import Action, Alert, RequestEvent, Signature
-from streams.scoring import (
+from streams.stages.lifecycle import RevisionPolicy
+from streams.stages.scoring import (
     action_kind_for,
     alert_id_for,
     make_action,
     severity_for,
 )
-from streams.state import RevisionPolicy
-from streams.templates import TemplateMatch
+from streams.templates.extractor import TemplateMatch
 
 INFRASTRUCTURE_FIELDS = {
     "asn": "asn",

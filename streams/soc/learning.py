@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.records import Alert, Signature
-from streams.signatures import BEHAVIOUR_METRICS, INFRASTRUCTURE_FIELDS
+from streams.stages.signatures import BEHAVIOUR_METRICS, INFRASTRUCTURE_FIELDS
 
 LEARNABLE_KINDS = ("coordinated_cluster", "template_campaign")
 

@@ -29,8 +29,8 @@ import orjson
 
 from streams.config import DetectorConfig
 from streams.messages import AccountSnapshot, CandidatePair, WeightedSnapshot
-from streams.minhash import MinHasher, band_keys, stable_hash64
-from streams.profile import EVIDENCE_METRICS
+from streams.sketches.minhash import MinHasher, band_keys, stable_hash64
+from streams.stages.profile.account import EVIDENCE_METRICS
 
 _U32 = 0xFFFFFFFF
 _CMS_SEED = 9001

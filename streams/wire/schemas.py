@@ -19,7 +19,7 @@ from typing import Any
 import fastjsonschema
 import orjson
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 # Wire name ("<record type>.v<version>") of every record type, by record type.
 SCHEMA_NAMES = ("request_event.v1", "alert.v1", "action.v1", "signature.v1", "dead_letter.v1")

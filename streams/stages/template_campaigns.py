@@ -17,9 +17,9 @@ import orjson
 from streams.config import DetectorConfig
 from streams.messages import TemplateHit
 from streams.records import Action, Alert
-from streams.scoring import action_kind_for, alert_id_for, make_action, ramp, severity_for
-from streams.state import RevisionPolicy
-from streams.template_stats import TemplateFinding, TemplateStats
+from streams.stages.lifecycle import RevisionPolicy
+from streams.stages.scoring import action_kind_for, alert_id_for, make_action, ramp, severity_for
+from streams.stages.template_stats import TemplateFinding, TemplateStats
 
 
 class Campaign:

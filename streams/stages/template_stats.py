@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import datasketches as ds
 
-from streams.minhash import stable_hash64
-from streams.templates import WRAPPER_PREFIX
+from streams.sketches.minhash import stable_hash64
+from streams.templates.extractor import WRAPPER_PREFIX
 
 STATE_VERSION = 1
 GLOBAL_VERSION = 1

@@ -1,0 +1,1 @@
+"""Bounded-memory sketches of the detection core: MinHash signatures and LSH band keys."""

@@ -1,0 +1,1 @@
+"""Formats for security operations: OCSF findings, STIX signature exchange, signature learning."""

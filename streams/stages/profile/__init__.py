@@ -1,0 +1,1 @@
+"""Per-account behaviour profiles: bounded state, its checkpoint bytes and the profiler."""

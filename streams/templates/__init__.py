@@ -1,0 +1,1 @@
+"""Prompt template extraction: normalise a prompt, keep its instruction skeleton, hash it."""

@@ -1,0 +1,1 @@
+"""Bytes in and out: record codecs, JSON schemas, timestamps and prompt fingerprints."""
