@@ -12,6 +12,8 @@ import argparse
 import importlib
 import sys
 
+from streams.errors import DistillWatchError
+
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "topics": ("agents.topics", "apply infra/topics.toml to the broker (idempotent)"),
@@ -40,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = importlib.import_module(COMMANDS[args.command][0])
-    return int(module.run(args) or 0)
+    try:
+        return int(module.run(args) or 0)
+    except DistillWatchError as error:
+        # An expected failure (a missing topic, a malformed file): one line, exit status 1.
+        raise SystemExit(f"distillwatch {args.command}: {error}") from None
 
 
 if __name__ == "__main__":

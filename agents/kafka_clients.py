@@ -17,6 +17,8 @@ import ssl
 import time
 from typing import TYPE_CHECKING, Any
 
+from streams.errors import KafkaConnectionError
+
 if TYPE_CHECKING:
     import faust
     from confluent_kafka import Consumer, Producer
@@ -120,10 +122,6 @@ def make_reader(
             **overrides,
         },
     )
-
-
-class KafkaConnectionError(RuntimeError):
-    """The broker cannot be reached, or it refused this process's credentials or TLS."""
 
 
 def check_connection(

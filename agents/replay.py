@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from streams.errors import TopicsFileError
 from streams.records import Action, Alert, DeadLetter, RequestEvent
 
 Output = Alert | Action
@@ -165,7 +166,7 @@ def requests_partitions(settings: Any) -> int:
     for spec in load_topics(settings.topics_file):
         if spec.name == settings.topics.requests:
             return spec.partitions
-    raise SystemExit(
+    raise TopicsFileError(
         f"replay: {settings.topics.requests} is not declared in {settings.topics_file}"
     )
 

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agents.service_settings import ServiceSettings
 from agents.soc_settings import SocSettings
 from streams.config import DetectorConfig
+from streams.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,13 +66,13 @@ class KafkaSecurity(BaseModel):
     @model_validator(mode="after")
     def _complete(self) -> KafkaSecurity:
         if self.sasl and not (self.sasl_username and self.sasl_password):
-            raise ValueError(
+            raise ConfigError(
                 f"security_protocol {self.security_protocol} needs sasl_username and "
                 "sasl_password (DISTILLWATCH_KAFKA__SASL_USERNAME, "
                 "DISTILLWATCH_KAFKA__SASL_PASSWORD)"
             )
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
-            raise ValueError("ssl_certfile and ssl_keyfile go together: set both or neither")
+            raise ConfigError("ssl_certfile and ssl_keyfile go together: set both or neither")
         return self
 
     @property

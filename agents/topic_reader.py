@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from streams.errors import TopicReadError
+
 
 @dataclass(frozen=True, slots=True)
 class TopicRecord:
@@ -36,7 +38,7 @@ def read_records(
     Without ``follow`` it stops at the end offsets the topic had when it started, so a busy
     topic still terminates; with ``follow`` it keeps waiting for new records.
     ``planned`` hears, before the first record of a bounded read, how many records it will go
-    through (for a progress bar).  Raises SystemExit with a message when the topic does not
+    through (for a progress bar).  Raises ``TopicReadError`` when the topic does not
     exist.
     """
     from confluent_kafka import KafkaError, TopicPartition
@@ -47,7 +49,7 @@ def read_records(
     try:
         metadata = consumer.list_topics(topic, timeout=10)
         if topic not in metadata.topics or metadata.topics[topic].error is not None:
-            raise SystemExit(f"topic {topic!r} does not exist on {bootstrap}")
+            raise TopicReadError(f"topic {topic!r} does not exist on {bootstrap}")
         partitions = sorted(metadata.topics[topic].partitions)
         ends = {
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
@@ -75,7 +77,7 @@ def read_records(
                     if error.code() == KafkaError._PARTITION_EOF:
                         remaining.discard(message.partition())
                         continue
-                    raise SystemExit(f"reading {topic}: {error}")
+                    raise TopicReadError(f"reading {topic}: {error}")
                 partition, offset = message.partition(), message.offset()
                 if not follow:
                     if partition not in remaining:

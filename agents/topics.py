@@ -22,16 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from streams.errors import TopicsFileError
+
 if TYPE_CHECKING:
     from confluent_kafka.admin import AdminClient
 
 # Kafka's own rule for topic names (kafka.common.internals.Topic).
 _LEGAL_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
 _TOPIC_KEYS = frozenset({"name", "partitions", "replication_factor", "config"})
-
-
-class TopicsFileError(ValueError):
-    """The declarations file is malformed; nothing was applied."""
 
 
 @dataclass(frozen=True, slots=True)

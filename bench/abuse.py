@@ -23,10 +23,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from streams.config import DetectorConfig
+from streams.config import DetectorConfig, TemplateStatsConfig
 from streams.detector import Detector
 from streams.records import Alert
-from streams.stages.template_stats import TemplateStatsConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from abuse_traffic import flood

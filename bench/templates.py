@@ -33,9 +33,10 @@ from collections.abc import Callable
 
 import numpy as np
 
+from streams.config import TemplateConfig, TemplateStatsConfig
 from streams.sketches.minhash import jaccard_estimate
-from streams.stages.template_stats import TemplateStats, TemplateStatsConfig
-from streams.templates.extractor import TemplateConfig, TemplateExtractor, normalise
+from streams.stages.template_stats import TemplateStats
+from streams.templates.extractor import TemplateExtractor, normalise
 
 # ----------------------------------------------------------------------------- payloads
 # A small grammar: frames with slots filled from word lists, so that payloads

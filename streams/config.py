@@ -11,9 +11,98 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from streams.stages.template_stats import TemplateStatsConfig
-from streams.templates.extractor import TemplateConfig
-from streams.wire.codecs import DEFAULT_MAX_PROMPT_BYTES, DEFAULT_MAX_RECORD_BYTES
+from streams.errors import ConfigError
+
+DEFAULT_MAX_PROMPT_BYTES = 64 * 1024
+DEFAULT_MAX_RECORD_BYTES = 256 * 1024
+"""Default bounds of a request's prompt and of any record read (``streams.wire.codecs``)."""
+
+WRAPPER_PREFIX = "w-"
+"""Template ids of prompts with a detected instruction wrapper around a payload."""
+
+@dataclass(frozen=True, slots=True)
+class TemplateConfig:
+    """Knobs of template extraction (``streams.templates``); embedded in ``DetectorConfig``.
+
+    Changing ``num_perm``, ``seed``, ``shingle_size``, ``id_tokens`` or the slot
+    rules changes every id: a deployment must keep gateway fingerprints and the
+    detector on the same values.
+    """
+
+    num_perm: int = 64
+    seed: int = 1
+    shingle_size: int = 2
+    lsh_bands: int = 16
+    lsh_rows: int = 4
+    id_tokens: int = 4
+    plain_id_tokens: int = 16
+    min_wrapper_tokens: int = 5
+    wrapper_cue_share: float = 0.5
+    label_max_tokens: int = 4
+    max_prompt_chars: int = 16_000
+    length_buckets: tuple[int, ...] = (100, 300, 1000, 3000)
+    slot_quotes: bool = True
+    slot_named_entities: bool = True
+    slot_list_markers: bool = True
+    cache_size: int = 1024
+    """Prompts whose match is memoised (0: none).  Retries and fixed prompts repeat
+    verbatim; memory is at most ``cache_size`` prompts of ``max_prompt_chars``."""
+
+    def __post_init__(self) -> None:
+        if self.lsh_bands * self.lsh_rows > self.num_perm:
+            raise ConfigError("lsh_bands * lsh_rows must not exceed num_perm")
+        if self.id_tokens < 1 or self.plain_id_tokens < 1 or self.shingle_size < 1:
+            raise ConfigError("id_tokens, plain_id_tokens and shingle_size must be >= 1")
+        if not 0.0 < self.wrapper_cue_share <= 1.0:
+            raise ConfigError("wrapper_cue_share must be in (0, 1]")
+        if list(self.length_buckets) != sorted(self.length_buckets):
+            raise ConfigError("length_buckets must be ascending")
+        if self.cache_size < 0:
+            raise ConfigError("cache_size must be >= 0")
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateStatsConfig:
+    """Knobs of template frequency statistics (``streams.stages.template_stats``)."""
+
+    window_seconds: float = 300.0
+    allowed_lateness: float = 600.0
+    """Event time a window stays open after it ends; at least the detector's admission
+    lateness (``DetectorConfig.max_lateness_s``), so admitted late events still count."""
+    idle_ttl_seconds: float = 6 * 3600.0
+    tracked_prefixes: tuple[str, ...] = (WRAPPER_PREFIX,)
+    hll_lg_k: int = 10
+    digest_k: int = 50
+    heavy_hitters_lg_max_k: int = 8
+    heavy_hitters_top: int = 20
+    sample_accounts: int = 8
+    min_accounts: int = 10
+    min_orgs: int = 5
+    score_threshold: float = 2.0
+    baseline_half_life_seconds: float = 7 * 86400.0
+    baseline_prior_weight: float = 1.0
+    anomaly_learn_weight: float = 0.05
+    ratio_quantile: float = 0.99
+    min_bucket_samples: int = 50
+    reemit_growth: float = 2.0
+    max_templates: int = 50_000
+    """Templates tracked at once (about 5.6 KiB of memory each, bench/abuse.py).  Beyond it
+    the least active (fewest events in open windows plus closed windows, then longest idle)
+    are forgotten first: a flood of one-off templates evicts itself while a campaign's
+    template, seen again and again, stays."""
+    evict_share: float = 0.1
+    """Share of ``max_templates`` freed at once when it is exceeded."""
+
+    def __post_init__(self) -> None:
+        if self.window_seconds <= 0 or self.allowed_lateness < 0 or self.idle_ttl_seconds <= 0:
+            raise ConfigError("window, lateness and TTL must be positive")
+        if not 0.0 < self.ratio_quantile < 1.0:
+            raise ConfigError("ratio_quantile must be in (0, 1)")
+        if self.reemit_growth <= 1.0 or self.score_threshold <= 0:
+            raise ConfigError("reemit_growth must exceed 1 and score_threshold be positive")
+        if self.max_templates < 1 or not 0.0 < self.evict_share < 1.0:
+            raise ConfigError("max_templates must be positive and evict_share within (0, 1)")
+
 
 # Token families of the coordination profile.  A token is "<family>:<value>".
 TOKEN_FAMILIES: tuple[str, ...] = (
@@ -295,7 +384,7 @@ class DetectorConfig:
 
     def __post_init__(self) -> None:
         if self.template_stats.allowed_lateness < self.max_lateness_s:
-            raise ValueError(
+            raise ConfigError(
                 f"template_stats.allowed_lateness ({self.template_stats.allowed_lateness:g} s) "
                 f"must be at least max_lateness_s ({self.max_lateness_s:g} s): an admitted "
                 "late event must still count in its template window"
@@ -304,7 +393,7 @@ class DetectorConfig:
             min(self.max_accounts, self.dedup_max_ids, self.hot_accounts) < 1
             or not 0 < self.cap_evict_share < 1
         ):
-            raise ValueError(
+            raise ConfigError(
                 "max_accounts, dedup_max_ids and hot_accounts must be positive, "
                 "cap_evict_share within (0, 1)"
             )

@@ -23,6 +23,7 @@ from itertools import islice
 import orjson
 
 from streams.config import DetectorConfig
+from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.records import Action, Alert, RequestEvent, Signature
 from streams.stages.clustering import ClusterStage
@@ -149,7 +150,7 @@ class Detector:
     def apply_signature(self, signature: Signature) -> tuple[str, ...]:
         """Hot-swap a signature (tombstones retract it); returns indicator kinds it cannot match.
 
-        Raises ValueError for an invalid signature, keeping the previous version.
+        Raises ``SignatureError`` for an invalid signature, keeping the previous version.
         """
         unsupported = self.book.apply(signature)
         if signature.deleted:
@@ -202,7 +203,7 @@ class Detector:
         """A detector that continues exactly where ``snapshot`` left off."""
         row = orjson.loads(data)
         if row.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"unsupported detector snapshot version {row.get('version')!r}")
+            raise StateError(f"unsupported detector snapshot version {row.get('version')!r}")
         det = cls(config)
         config = det.config
         det.watermark = -math.inf if row["watermark"] is None else row["watermark"]

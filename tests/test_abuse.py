@@ -8,10 +8,10 @@ import pytest
 from abuse_traffic import flood
 from core_traffic import generate
 
-from streams.config import DetectorConfig
+from streams.config import DetectorConfig, TemplateStatsConfig
 from streams.detector import Detector
 from streams.records import Alert
-from streams.stages.template_stats import TemplateStats, TemplateStatsConfig
+from streams.stages.template_stats import TemplateStats
 from streams.templates.extractor import TemplateMatch
 
 MAX_ACCOUNTS = 300

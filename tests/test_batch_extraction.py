@@ -9,10 +9,11 @@ from core_traffic import generate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.config import TemplateConfig
 from streams.detector import Detector
 from streams.records import PromptFingerprint
 from streams.sketches.minhash import MinHasher, combine_ngrams
-from streams.templates.extractor import TemplateConfig, TemplateExtractor
+from streams.templates.extractor import TemplateExtractor
 from streams.wire.fingerprint import prompt_fingerprint, prompt_fingerprints
 
 PROMPTS = [

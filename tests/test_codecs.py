@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streams.config import DEFAULT_MAX_PROMPT_BYTES
 from streams.records import (
     Action,
     Alert,
@@ -22,7 +23,6 @@ from streams.records import (
 )
 from streams.wire import codecs
 from streams.wire.codecs import (
-    DEFAULT_MAX_PROMPT_BYTES,
     MAX_EXTRA_DEPTH,
     CodecError,
     decode_action,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from streams.config import TemplateConfig
 from streams.records import PromptFingerprint
-from streams.templates.extractor import TemplateConfig, TemplateExtractor
+from streams.templates.extractor import TemplateExtractor
 from streams.wire.fingerprint import prompt_fingerprint
 
 WRAPPED = (

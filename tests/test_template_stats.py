@@ -7,12 +7,8 @@ import random
 
 import pytest
 
-from streams.stages.template_stats import (
-    TemplateFinding,
-    TemplateState,
-    TemplateStats,
-    TemplateStatsConfig,
-)
+from streams.config import TemplateStatsConfig
+from streams.stages.template_stats import TemplateFinding, TemplateState, TemplateStats
 
 T0 = 1_700_000_000.0
 CFG = TemplateStatsConfig()

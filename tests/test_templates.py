@@ -10,12 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streams.config import WRAPPER_PREFIX, TemplateConfig
 from streams.records import PromptFingerprint
 from streams.templates.extractor import (
     EMPTY_TEMPLATE_ID,
     PLAIN_PREFIX,
-    WRAPPER_PREFIX,
-    TemplateConfig,
     TemplateExtractor,
     canonical_tokens,
     normalise,

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from streams.errors import SimulationError
 from streams.records import RequestEvent
 from streams.simulation import populations as pop
 from streams.simulation.scenarios import SCENARIOS, CampaignPlan, Scenario
@@ -34,13 +35,13 @@ def simulate(
     """Generate a scenario's traffic; ``hours`` overrides its length."""
     if isinstance(scenario, str):
         if scenario not in SCENARIOS:
-            raise ValueError(
+            raise SimulationError(
                 f"unknown scenario {scenario!r}; known: {', '.join(sorted(SCENARIOS))}"
             )
         scenario = SCENARIOS[scenario]
     length_h = scenario.hours if hours is None else hours
     if not length_h > 0:
-        raise ValueError(f"hours must be positive, got {length_h!r}")
+        raise SimulationError(f"hours must be positive, got {length_h!r}")
     start = parse_timestamp(scenario.start)
     world = pop.World(seed=seed, start=start, end=start + length_h * 3600.0)
 

@@ -14,13 +14,11 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 
+from streams.errors import GrammarError
+
 SlotValue = str | Sequence[str] | Callable[[random.Random], str]
 # A compiled node is plain text, ("alt", alternatives) or ("slot", name).
 Node = str | tuple
-
-
-class GrammarError(ValueError):
-    """A template is malformed (unbalanced braces or an unterminated slot)."""
 
 
 def _parse(text: str, i: int, nested: bool) -> tuple[tuple[Node, ...], int]:

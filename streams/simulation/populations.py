@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from streams.errors import SimulationError
 from streams.records import RequestEvent, ResponseFormat
 from streams.simulation import harvest, products
 from streams.simulation.network import (
@@ -480,7 +481,7 @@ def template_products(world: World, kinds: tuple[str, ...]) -> list[Simulated]:
                     if t >= world.end:
                         break
         else:
-            raise ValueError(f"unknown template product {kind!r}")
+            raise SimulationError(f"unknown template product {kind!r}")
         out.append(
             Simulated(
                 account.account_id,

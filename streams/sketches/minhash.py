@@ -24,6 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from streams.errors import ConfigError
+
 MAX_HASH = np.uint32(0xFFFFFFFF)
 """Sentinel value: a signature made only of it stands for the empty shingle set."""
 
@@ -54,7 +56,7 @@ def combine_ngrams(hashes: np.ndarray, n: int) -> np.ndarray:
     shingling vectorised; the mix is position-sensitive so ``a b`` != ``b a``.
     """
     if n < 1:
-        raise ValueError("n-gram size must be >= 1")
+        raise ConfigError("n-gram size must be >= 1")
     count = hashes.shape[0] - n + 1
     if count <= 0:
         return np.empty(0, dtype=np.uint64)
@@ -93,7 +95,7 @@ class MinHasher:
 
     def __init__(self, num_perm: int = 64, seed: int = 1) -> None:
         if num_perm < 1:
-            raise ValueError("num_perm must be >= 1")
+            raise ConfigError("num_perm must be >= 1")
         self.num_perm = num_perm
         self.seed = seed
         rng = np.random.Generator(np.random.PCG64(seed))
@@ -198,7 +200,7 @@ def band_keys(sig: np.ndarray, bands: int, rows: int) -> list[str]:
     """
     sig = np.asarray(sig)
     if bands < 1 or rows < 1 or bands * rows > sig.size:
-        raise ValueError(f"{bands} bands x {rows} rows does not fit a signature of {sig.size}")
+        raise ConfigError(f"{bands} bands x {rows} rows does not fit a signature of {sig.size}")
     raw = sig.astype("<u4", copy=False)
     keys = []
     for band in range(bands):

@@ -24,6 +24,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from streams.errors import SignatureError
 from streams.records import Alert, Signature
 from streams.stages.signatures import BEHAVIOUR_METRICS, INFRASTRUCTURE_FIELDS
 
@@ -53,12 +54,12 @@ def signature_from_cluster(
 ) -> Signature:
     """The signature learned from a confirmed ``coordinated_cluster`` or ``template_campaign``.
 
-    Raises ValueError when the alert cannot teach a signature: another kind, or no template
+    Raises ``SignatureError`` when the alert cannot teach a signature: another kind, or no template
     or matchable infrastructure shared widely enough.
     """
     policy = policy or LearningPolicy()
     if alert.kind not in LEARNABLE_KINDS:
-        raise ValueError(
+        raise SignatureError(
             f"alert {alert.alert_id} is a {alert.kind}; signatures are learned from "
             f"{' or '.join(LEARNABLE_KINDS)} findings"
         )
@@ -87,7 +88,7 @@ def signature_from_cluster(
         if kind != "template":
             infrastructure[kind] = (*infrastructure.get(kind, ()), value)
     if not templates and not infrastructure:
-        raise ValueError(
+        raise SignatureError(
             f"alert {alert.alert_id} shares no template or matchable infrastructure: "
             "a signature learned from it would match nothing"
         )

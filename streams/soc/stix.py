@@ -44,6 +44,7 @@ from typing import Any
 
 import orjson
 
+from streams.errors import StixError
 from streams.records import Signature
 from streams.stages.signatures import BEHAVIOUR_METRICS, CompiledSignature, behaviour_rule
 from streams.wire.timeparse import format_timestamp, parse_timestamp
@@ -74,10 +75,6 @@ def _stix_id(kind: str, *parts: str) -> str:
 
 PRODUCER_IDENTITY = _stix_id("identity", "producer", PRODUCER_NAME)
 EXTENSION_ID = _stix_id("extension-definition", "observables", EXTENSION_VERSION)
-
-
-class StixError(ValueError):
-    """A bundle DistillWatch refuses; the message names the object and the problem."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 
 from streams.config import DetectorConfig
+from streams.errors import SignatureError
 from streams.messages import SignatureHit
 from streams.records import Action, Alert, RequestEvent, Signature
 from streams.stages.lifecycle import RevisionPolicy
@@ -82,7 +83,7 @@ def behaviour_rule(signature_id: str, key: str, bound: float) -> tuple[str, str,
             op, metric = prefix[:3], key[4:]
     metric = BEHAVIOUR_ALIASES.get(metric, metric)
     if metric not in BEHAVIOUR_METRICS:
-        raise ValueError(
+        raise SignatureError(
             f"signature {signature_id}: unknown behaviour feature {key!r}; "
             f"known: {', '.join(BEHAVIOUR_METRICS)}"
         )
@@ -109,19 +110,23 @@ class CompiledSignature:
         self.valid_from = -math.inf if sig.valid_from is None else sig.valid_from
         self.valid_until = math.inf if sig.valid_until is None else sig.valid_until
         if self.valid_until <= self.valid_from:
-            raise ValueError(f"signature {sig.signature_id}: valid_until is not after valid_from")
+            raise SignatureError(
+                f"signature {sig.signature_id}: valid_until is not after valid_from"
+            )
         self.templates = frozenset(sig.template_hashes)
         try:
             self.patterns = tuple(re.compile(p) for p in sig.prompt_patterns)
         except re.error as exc:
-            raise ValueError(f"signature {sig.signature_id}: bad prompt pattern: {exc}") from exc
+            raise SignatureError(
+                f"signature {sig.signature_id}: bad prompt pattern: {exc}"
+            ) from exc
         infra = sig.infrastructure
         try:
             self.networks = tuple(
                 ipaddress.ip_network(p, strict=False) for p in infra.get("ip_prefix", ())
             )
         except ValueError as exc:
-            raise ValueError(f"signature {sig.signature_id}: {exc}") from exc
+            raise SignatureError(f"signature {sig.signature_id}: {exc}") from exc
         self.values = {
             field: frozenset(infra[kind])
             for kind, field in INFRASTRUCTURE_FIELDS.items()
@@ -183,7 +188,7 @@ class SignatureBook:
     def apply(self, sig: Signature) -> tuple[str, ...]:
         """Hot swap; returns indicator kinds it cannot match on events.
 
-        Raises ValueError (keeping the previous version) on an invalid signature.
+        Raises ``SignatureError`` (keeping the previous version) on an invalid signature.
         """
         if sig.deleted:
             self.active.pop(sig.signature_id, None)

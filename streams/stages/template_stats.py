@@ -34,54 +34,12 @@ from dataclasses import dataclass
 
 import datasketches as ds
 
+from streams.config import TemplateStatsConfig
+from streams.errors import StateError
 from streams.sketches.minhash import stable_hash64
-from streams.templates.extractor import WRAPPER_PREFIX
 
 STATE_VERSION = 1
 GLOBAL_VERSION = 1
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateStatsConfig:
-    """Knobs of template frequency statistics; embedded in ``streams.config.DetectorConfig``."""
-
-    window_seconds: float = 300.0
-    allowed_lateness: float = 600.0
-    """Event time a window stays open after it ends; at least the detector's admission
-    lateness (``DetectorConfig.max_lateness_s``), so admitted late events still count."""
-    idle_ttl_seconds: float = 6 * 3600.0
-    tracked_prefixes: tuple[str, ...] = (WRAPPER_PREFIX,)
-    hll_lg_k: int = 10
-    digest_k: int = 50
-    heavy_hitters_lg_max_k: int = 8
-    heavy_hitters_top: int = 20
-    sample_accounts: int = 8
-    min_accounts: int = 10
-    min_orgs: int = 5
-    score_threshold: float = 2.0
-    baseline_half_life_seconds: float = 7 * 86400.0
-    baseline_prior_weight: float = 1.0
-    anomaly_learn_weight: float = 0.05
-    ratio_quantile: float = 0.99
-    min_bucket_samples: int = 50
-    reemit_growth: float = 2.0
-    max_templates: int = 50_000
-    """Templates tracked at once (about 5.6 KiB of memory each, bench/abuse.py).  Beyond it
-    the least active (fewest events in open windows plus closed windows, then longest idle)
-    are forgotten first: a flood of one-off templates evicts itself while a campaign's
-    template, seen again and again, stays."""
-    evict_share: float = 0.1
-    """Share of ``max_templates`` freed at once when it is exceeded."""
-
-    def __post_init__(self) -> None:
-        if self.window_seconds <= 0 or self.allowed_lateness < 0 or self.idle_ttl_seconds <= 0:
-            raise ValueError("window, lateness and TTL must be positive")
-        if not 0.0 < self.ratio_quantile < 1.0:
-            raise ValueError("ratio_quantile must be in (0, 1)")
-        if self.reemit_growth <= 1.0 or self.score_threshold <= 0:
-            raise ValueError("reemit_growth must exceed 1 and score_threshold be positive")
-        if self.max_templates < 1 or not 0.0 < self.evict_share < 1.0:
-            raise ValueError("max_templates must be positive and evict_share within (0, 1)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +134,7 @@ class TemplateState:
             reader = _Reader(data)
             version, base, weight, base_ts, n_windows = reader.unpack("<BdddH")
             if version != STATE_VERSION:
-                raise ValueError(f"unsupported template state version {version}")
+                raise StateError(f"unsupported template state version {version}")
             state = cls(config)
             state.baseline_accounts, state.baseline_weight, state.baseline_ts = (
                 base,
@@ -196,7 +154,7 @@ class TemplateState:
                 state.windows[index] = w
             reader.done()
         except (struct.error, RuntimeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"corrupt template state: {exc}") from exc
+            raise StateError(f"corrupt template state: {exc}") from exc
         return state
 
 
@@ -471,7 +429,7 @@ class TemplateStats:
             reader = _Reader(data)
             version, watermark, closed, late, untracked, n_dig, n_heavy = reader.unpack("<BdqQQHH")
             if version != GLOBAL_VERSION:
-                raise ValueError(f"unsupported template stats version {version}")
+                raise StateError(f"unsupported template stats version {version}")
             digests = {}
             for _ in range(n_dig):
                 (bucket,) = reader.unpack("<h")
@@ -487,7 +445,7 @@ class TemplateStats:
                 rows.append((reader.blob().decode("utf-8", "surrogatepass"), count))
             reader.done()
         except (struct.error, RuntimeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"corrupt template stats: {exc}") from exc
+            raise StateError(f"corrupt template stats: {exc}") from exc
         self.watermark, self._closed_through = watermark, closed
         self.late_events, self.untracked_events = late, untracked
         self._ratio_digests, self._heavy, self._last_heavy = digests, heavy, (last_index, rows)
@@ -514,7 +472,7 @@ class TemplateStats:
                 stats.load_state(template_id, reader.blob())
             reader.done()
         except (struct.error, UnicodeDecodeError) as exc:
-            raise ValueError(f"corrupt template stats: {exc}") from exc
+            raise StateError(f"corrupt template stats: {exc}") from exc
         return stats
 
     def __iter__(self) -> Iterator[str]:

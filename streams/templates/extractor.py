@@ -39,58 +39,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from streams.config import WRAPPER_PREFIX, TemplateConfig
+from streams.errors import ConfigError
 from streams.records import PromptFingerprint
 from streams.sketches.minhash import MinHasher, combine_ngrams, stable_hash64
 
-WRAPPER_PREFIX = "w-"
-"""Template ids of prompts with a detected instruction wrapper around a payload."""
 PLAIN_PREFIX = "p-"
 """Template ids of prompts without a wrapper: derived from the whole prompt."""
 EMPTY_TEMPLATE_ID = "empty"
 """Template id of an event with no prompt text at all."""
 
 PAYLOAD = "<#payload>"
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateConfig:
-    """Knobs of template extraction; embedded in ``streams.config.DetectorConfig``.
-
-    Changing ``num_perm``, ``seed``, ``shingle_size``, ``id_tokens`` or the slot
-    rules changes every id: a deployment must keep gateway fingerprints and the
-    detector on the same values.
-    """
-
-    num_perm: int = 64
-    seed: int = 1
-    shingle_size: int = 2
-    lsh_bands: int = 16
-    lsh_rows: int = 4
-    id_tokens: int = 4
-    plain_id_tokens: int = 16
-    min_wrapper_tokens: int = 5
-    wrapper_cue_share: float = 0.5
-    label_max_tokens: int = 4
-    max_prompt_chars: int = 16_000
-    length_buckets: tuple[int, ...] = (100, 300, 1000, 3000)
-    slot_quotes: bool = True
-    slot_named_entities: bool = True
-    slot_list_markers: bool = True
-    cache_size: int = 1024
-    """Prompts whose match is memoised (0: none).  Retries and fixed prompts repeat
-    verbatim; memory is at most ``cache_size`` prompts of ``max_prompt_chars``."""
-
-    def __post_init__(self) -> None:
-        if self.lsh_bands * self.lsh_rows > self.num_perm:
-            raise ValueError("lsh_bands * lsh_rows must not exceed num_perm")
-        if self.id_tokens < 1 or self.plain_id_tokens < 1 or self.shingle_size < 1:
-            raise ValueError("id_tokens, plain_id_tokens and shingle_size must be >= 1")
-        if not 0.0 < self.wrapper_cue_share <= 1.0:
-            raise ValueError("wrapper_cue_share must be in (0, 1]")
-        if list(self.length_buckets) != sorted(self.length_buckets):
-            raise ValueError("length_buckets must be ascending")
-        if self.cache_size < 0:
-            raise ValueError("cache_size must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -1123,7 +1082,7 @@ class TemplateExtractor:
 
     def _fingerprint_match(self, fingerprint: PromptFingerprint) -> TemplateMatch:
         if len(fingerprint.minhash) != self.config.num_perm:
-            raise ValueError(
+            raise ConfigError(
                 f"fingerprint minhash has {len(fingerprint.minhash)} values, "
                 f"expected {self.config.num_perm}"
             )
@@ -1171,7 +1130,7 @@ class TemplateExtractor:
     ) -> TemplateMatch:
         """Template of one request; text wins over a fingerprint when both are present.
 
-        Raises ``ValueError`` for a fingerprint whose MinHash length does not
+        Raises ``ConfigError`` for a fingerprint whose MinHash length does not
         match this extractor's ``num_perm`` (a gateway on different settings),
         so the caller can dead-letter it instead of comparing garbage.
         """

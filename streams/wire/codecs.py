@@ -40,6 +40,8 @@ from typing import Any, Final
 import orjson
 from fastjsonschema import JsonSchemaValueException
 
+from streams.config import DEFAULT_MAX_PROMPT_BYTES, DEFAULT_MAX_RECORD_BYTES
+from streams.errors import CodecError, EncodeError
 from streams.records import (
     ACTION_VERSION,
     ALERT_VERSION,
@@ -57,8 +59,6 @@ from streams.wire.schemas import compile_validator
 from streams.wire.timeparse import MAX_EPOCH, MIN_EPOCH, format_timestamp, parse_timestamp
 
 # Defaults of the size limits; the detector's configuration passes its own values.
-DEFAULT_MAX_PROMPT_BYTES: Final = 64 * 1024
-DEFAULT_MAX_RECORD_BYTES: Final = 256 * 1024
 MAX_DEAD_LETTER_ORIGINAL_BYTES: Final = 512 * 1024
 """Most original bytes a dead letter sent to Kafka keeps (``fit_dead_letter``)."""
 
@@ -129,22 +129,13 @@ RawWithCoordinates = (
 )
 
 
-class CodecError(ValueError):
-    """A record a decoder refused; ``reason`` is a dead-letter reason code."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
 # ----------------------------------------------------------------------------- encoding
 
 
 def encode(record: RequestEvent | Alert | Action | Signature | DeadLetter) -> bytes:
     """Wire bytes of any DistillWatch record; equal records give identical bytes.
 
-    Raises ``ValueError`` for a record that cannot be represented on the wire
+    Raises ``EncodeError`` for a record that cannot be represented on the wire
     (timestamp out of range, request event with both or neither of prompt and
     fingerprint, extra field shadowing a contract field) and ``TypeError`` for
     values JSON cannot carry.
@@ -159,7 +150,7 @@ def encode(record: RequestEvent | Alert | Action | Signature | DeadLetter) -> by
 def _request_to_wire(event: RequestEvent) -> dict[str, Any]:
     if event.extra and not event.extra.keys().isdisjoint(_REQUEST_FIELDS):
         shadowed = sorted(event.extra.keys() & _REQUEST_FIELDS)
-        raise ValueError(f"extra fields {shadowed} shadow request event fields")
+        raise EncodeError(f"extra fields {shadowed} shadow request event fields")
     wire: dict[str, Any] = {
         **event.extra,
         "schema": REQUEST_EVENT_SCHEMA,
@@ -190,12 +181,14 @@ def _request_to_wire(event: RequestEvent) -> dict[str, Any]:
     fingerprint = event.prompt_fingerprint
     if fingerprint is None:
         if event.prompt is None:
-            raise ValueError(f"request event {event.event_id!r} has neither prompt nor fingerprint")
+            raise EncodeError(
+                f"request event {event.event_id!r} has neither prompt nor fingerprint"
+            )
         wire["prompt"] = event.prompt
         wire["system_prompt"] = event.system_prompt
     else:
         if event.prompt is not None or event.system_prompt is not None:
-            raise ValueError(
+            raise EncodeError(
                 f"request event {event.event_id!r} in privacy mode must not carry prompt text"
             )
         wire["prompt_fingerprint"] = {

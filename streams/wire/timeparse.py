@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from streams.errors import TimestampError
+
 # Instants outside this window are producer bugs (zeroed clocks, milliseconds
 # taken for seconds), not traffic.
 MIN_EPOCH = 0.0  # 1970-01-01T00:00:00Z
@@ -29,30 +31,30 @@ _RFC3339 = re.compile(
 def parse_timestamp(text: str) -> float:
     """Epoch seconds of an RFC 3339 timestamp with an explicit offset.
 
-    Raises ``ValueError`` whose message says what is wrong with the value.
+    Raises ``TimestampError`` whose message says what is wrong with the value.
     Digits beyond microseconds (Go and Java gateways send nanoseconds) are
     truncated by ``fromisoformat``.
     """
     if _RFC3339.fullmatch(text) is None:
-        raise ValueError(f"{text[:64]!r} is not an RFC 3339 timestamp with a UTC offset")
+        raise TimestampError(f"{text[:64]!r} is not an RFC 3339 timestamp with a UTC offset")
     try:
         epoch = datetime.fromisoformat(text).timestamp()
     except ValueError as exc:
-        raise ValueError(f"{text!r} is not a valid date and time: {exc}") from None
+        raise TimestampError(f"{text!r} is not a valid date and time: {exc}") from None
     if not MIN_EPOCH <= epoch < MAX_EPOCH:
-        raise ValueError(f"{text!r} is outside 1970-01-01T00:00:00Z..2100-01-01T00:00:00Z")
+        raise TimestampError(f"{text!r} is outside 1970-01-01T00:00:00Z..2100-01-01T00:00:00Z")
     return epoch
 
 
 def format_timestamp(epoch: float) -> str:
     """UTC RFC 3339 text with microseconds and ``Z`` for epoch seconds.
 
-    Raises ``ValueError`` for values outside the accepted window (including NaN),
+    Raises ``TimestampError`` for values outside the accepted window (including NaN),
     so a producer can never write a timestamp its own consumers would refuse.
     """
     if not MIN_EPOCH <= epoch < MAX_EPOCH:
-        raise ValueError(f"timestamp {epoch!r} is outside the accepted window")
+        raise TimestampError(f"timestamp {epoch!r} is outside the accepted window")
     instant = datetime.fromtimestamp(epoch, UTC)
     if instant.year >= _MAX_YEAR:  # rounded up to the microsecond across the bound
-        raise ValueError(f"timestamp {epoch!r} is outside the accepted window")
+        raise TimestampError(f"timestamp {epoch!r} is outside the accepted window")
     return instant.isoformat(timespec="microseconds")[:-6] + "Z"

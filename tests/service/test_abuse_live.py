@@ -15,8 +15,7 @@ from abuse_traffic import flood
 from service.harness import REQUEST_PARTITIONS, reference, scrape
 from service.test_service import alert_records, assert_same_as_replay
 
-from streams.config import DetectorConfig
-from streams.stages.template_stats import TemplateStatsConfig
+from streams.config import DetectorConfig, TemplateStatsConfig
 
 pytestmark = [pytest.mark.service, pytest.mark.faults]
 

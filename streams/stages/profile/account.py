@@ -26,6 +26,7 @@ import numpy as np
 import orjson
 
 from streams.config import TOKEN_FAMILIES, DetectorConfig
+from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.records import Action, Alert, RequestEvent
 from streams.sketches.minhash import stable_hash64
@@ -134,7 +135,7 @@ def _b64(values: list[int]) -> str:
 def _unb64(text: str) -> list[int]:
     raw = binascii.a2b_base64(text)
     if len(raw) % 4:
-        raise ValueError(f"hash list of {len(raw)} bytes is not a list of 32-bit hashes")
+        raise StateError(f"hash list of {len(raw)} bytes is not a list of 32-bit hashes")
     return list(struct.unpack(f"<{len(raw) // 4}I", raw))
 
 
