@@ -8,6 +8,9 @@ constants.
 
 from __future__ import annotations
 
+import json
+import warnings
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -17,10 +20,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.service_settings import ServiceSettings
 from agents.soc_settings import SocSettings
-from streams.config import DetectorConfig
+from streams.config import TOKEN_FAMILIES, TOKEN_FAMILY_NAMES, DetectorConfig
 from streams.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_TOKEN_CAP = "token_cap_"
 
 
 class TopicNames(BaseModel):
@@ -102,6 +106,41 @@ class Settings(BaseSettings):
     service: ServiceSettings = Field(default_factory=ServiceSettings)
     soc: SocSettings = Field(default_factory=SocSettings)
     detector: DetectorConfig = Field(default_factory=DetectorConfig)
+
+    @field_validator("detector", mode="before")
+    @classmethod
+    def _token_families(cls, value: Any) -> Any:
+        """``token_families`` from the environment is a JSON list of family tables; the
+        deprecated ``DISTILLWATCH_DETECTOR__TOKEN_CAP_<FAMILY>`` variables still set a
+        family's cap, with a warning."""
+        if not isinstance(value, dict):
+            return value
+        if isinstance(value.get("token_families"), str):
+            # A nested env var arrives as text: DISTILLWATCH_DETECTOR__TOKEN_FAMILIES='[{...}]'.
+            value = {**value, "token_families": json.loads(value["token_families"])}
+        old = sorted(k for k in value if k.lower().startswith(_TOKEN_CAP))
+        if not old:
+            return value
+        value = dict(value)
+        caps = {k.lower().removeprefix(_TOKEN_CAP): value.pop(k) for k in old}
+        unknown = sorted(caps.keys() - set(TOKEN_FAMILY_NAMES))
+        if unknown or "token_families" in value:
+            raise ConfigError(
+                f"DISTILLWATCH_DETECTOR__TOKEN_CAP_* names unknown families {unknown}"
+                if unknown
+                else "set DISTILLWATCH_DETECTOR__TOKEN_FAMILIES or the deprecated "
+                "DISTILLWATCH_DETECTOR__TOKEN_CAP_* variables, not both"
+            )
+        warnings.warn(
+            ", ".join(f"DISTILLWATCH_DETECTOR__{k.upper()}" for k in old)
+            + " deprecated: set the caps in DISTILLWATCH_DETECTOR__TOKEN_FAMILIES",
+            FutureWarning,
+            stacklevel=2,
+        )
+        value["token_families"] = tuple(
+            replace(f, cap=int(caps[f.name])) if f.name in caps else f for f in TOKEN_FAMILIES
+        )
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ users and same-organisation fleets stay quiet.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from streams.errors import ConfigError
 
@@ -104,18 +105,50 @@ class TemplateStatsConfig:
             raise ConfigError("max_templates must be positive and evict_share within (0, 1)")
 
 
-# Token families of the coordination profile.  A token is "<family>:<value>".
-TOKEN_FAMILIES: tuple[str, ...] = (
-    "pay",  # payment fingerprint: a card shared by accounts of different orgs is strong evidence
-    "ua",  # exact user-agent string (an SDK build)
-    "asn",  # autonomous system of the client IP
-    "ip24",  # IPv4 /24 (or IPv6 /48) prefix of the client IP
-    "sys",  # hash of the system prompt
-    "tpl",  # wrapper template id (a plain prompt is content, not structure)
-    "created",  # account creation hour: creation bursts
-    "created_day",  # account creation day: a burst straddling an hour boundary
-    "params",  # model | temperature bucket | n | response format
+@dataclass(frozen=True, slots=True)
+class TokenFamily:
+    """One family of coordination tokens (``"<family>:<value>"``) and every knob it has."""
+
+    name: str
+    cap: int
+    """Tokens of the family kept per account (bottom-k by hash)."""
+    weight: float
+    """Multiplier of a token's surprise (nats) in pair evidence."""
+    evidence_cap: float
+    """Most evidence (nats) the family adds to a pair: many shared templates are one clue."""
+    keyed: bool = False
+    """Uncommon tokens of the family are also candidate keys of their own."""
+    identity: bool = False
+    """The family ties identities (a card), not products or sign-up days: a pair needs no
+    corroboration beyond it, and clusters tied by it need less mean risk."""
+    infra: str | None = None
+    """Name of the family in cluster alert evidence (``shared_infrastructure``); None for a
+    family reported elsewhere (templates)."""
+
+
+TOKEN_FAMILIES: tuple[TokenFamily, ...] = (
+    # payment fingerprint: a card shared by accounts of different orgs is strong evidence
+    TokenFamily("pay", 2, 1.5, 12.0, keyed=True, identity=True, infra="payment_fingerprint"),
+    # exact user-agent string (an SDK build)
+    TokenFamily("ua", 2, 0.8, 6.0, keyed=True, infra="user_agent"),
+    # autonomous system of the client IP
+    TokenFamily("asn", 4, 0.25, 4.0, infra="asn"),
+    # IPv4 /24 (or IPv6 /48) prefix of the client IP
+    TokenFamily("ip24", 6, 0.5, 10.0, keyed=True, infra="ip_prefix"),
+    # hash of the system prompt
+    TokenFamily("sys", 2, 0.8, 6.0, keyed=True, infra="system_prompt_hash"),
+    # wrapper template id (a plain prompt is content, not structure)
+    TokenFamily("tpl", 4, 0.6, 6.0),
+    # account creation hour: creation bursts
+    TokenFamily("created", 1, 1.0, 6.0, keyed=True, infra="created_hour"),
+    # account creation day: a burst straddling an hour boundary
+    TokenFamily("created_day", 1, 0.4, 2.0, infra="created_day"),
+    # model | temperature bucket | n | response format
+    TokenFamily("params", 2, 0.5, 3.0, infra="request_params"),
 )
+"""The token families of the coordination profile, in checkpoint order."""
+
+TOKEN_FAMILY_NAMES: tuple[str, ...] = tuple(f.name for f in TOKEN_FAMILIES)
 
 
 @dataclass(frozen=True)
@@ -179,16 +212,10 @@ class DetectorConfig:
     """Snapshot after this long since the last one if the account had any new event."""
     kmv_k: int = 12
     """Size of the bottom-k (KMV) distinct counters of IPs, ASNs, templates, API keys."""
-    token_cap_ip24: int = 6
-    """Coordination tokens kept per account for IP prefixes (bottom-k by hash)."""
-    token_cap_asn: int = 4
-    token_cap_tpl: int = 4
-    token_cap_ua: int = 2
-    token_cap_sys: int = 2
-    token_cap_pay: int = 2
-    token_cap_params: int = 2
-    token_cap_created: int = 1
-    token_cap_created_day: int = 1
+    token_families: tuple[TokenFamily, ...] = TOKEN_FAMILIES
+    """Per token family: tokens kept per account, evidence weight and cap, whether its tokens
+    are candidate keys or tie identities, and its name in alerts.  Tunable, but the families
+    and their order are fixed (checkpoints store them in this order)."""
     max_categories: int = 16
     """Distinct categories counted per account; beyond that they share an overflow bucket."""
     created_bucket_s: float = 3600.0
@@ -272,38 +299,12 @@ class DetectorConfig:
     df_common_fraction: float = 0.2
     """Tokens held by more than this share of accounts are not candidate keys (a bucket of
     them is a random sample of everyone).  Big campaigns' tokens stay below it."""
-    family_weights: tuple[tuple[str, float], ...] = (
-        ("pay", 1.5),
-        ("ua", 0.8),
-        ("asn", 0.25),
-        ("ip24", 0.5),
-        ("sys", 0.8),
-        ("tpl", 0.6),
-        ("created", 1.0),
-        ("created_day", 0.4),
-        ("params", 0.5),
-    )
-    """Multiplier of a family's surprise (nats) in pair evidence."""
-    family_caps: tuple[tuple[str, float], ...] = (
-        ("pay", 12.0),
-        ("ua", 6.0),
-        ("asn", 4.0),
-        ("ip24", 10.0),
-        ("sys", 6.0),
-        ("tpl", 6.0),
-        ("created", 6.0),
-        ("created_day", 2.0),
-        ("params", 3.0),
-    )
-    """Most evidence (nats) one family adds to a pair: many shared templates are still one clue."""
 
     # --- similarity (LSH) ------------------------------------------------------------------
     num_perm: int = 16
     lsh_bands: int = 4
     lsh_rows: int = 4
     minhash_seed: int = 7
-    keyed_families: tuple[str, ...] = ("pay", "ua", "ip24", "sys", "created")
-    """Families whose uncommon tokens are also candidate keys of their own."""
     bucket_cap: int = 8
     """Most recent distinct accounts kept per candidate key."""
     bucket_ttl_s: float = 6 * 3600.0
@@ -331,9 +332,8 @@ class DetectorConfig:
     """Mean risk of the named members a cluster needs before it is first alerted: coordination
     alone (users of one IDE plugin share its system prompt and templates) is not abuse."""
     cluster_min_mean_risk_identity: float = 0.25
-    """Lower bar for the mean risk when most members are tied by identity tokens..."""
-    identity_families: tuple[str, ...] = ("pay",)
-    """...token families that tie identities (a card), not products or sign-up days..."""
+    """Lower bar for the mean risk when most members are tied by identity tokens (families
+    with ``identity`` in ``token_families``)..."""
     identity_share: float = 0.6
     """...and the share of named members with such an edge."""
     cluster_alert_threshold: float = 0.55
@@ -383,6 +383,10 @@ class DetectorConfig:
     """How often (event time) idle accounts and bucket members are dropped from memory."""
 
     def __post_init__(self) -> None:
+        if tuple(f.name for f in self.token_families) != TOKEN_FAMILY_NAMES:
+            raise ConfigError(
+                f"token_families must declare {', '.join(TOKEN_FAMILY_NAMES)} in this order"
+            )
         if self.template_stats.allowed_lateness < self.max_lateness_s:
             raise ConfigError(
                 f"template_stats.allowed_lateness ({self.template_stats.allowed_lateness:g} s) "
@@ -397,3 +401,8 @@ class DetectorConfig:
                 "max_accounts, dedup_max_ids and hot_accounts must be positive, "
                 "cap_evict_share within (0, 1)"
             )
+
+    @cached_property
+    def identity_families(self) -> frozenset[str]:
+        """Names of the token families that tie identities (``TokenFamily.identity``)."""
+        return frozenset(f.name for f in self.token_families if f.identity)

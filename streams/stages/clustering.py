@@ -39,18 +39,6 @@ from streams.stages.scoring import (
     stable_id,
 )
 
-_INFRA_NAMES = {
-    "pay": "payment_fingerprint",
-    "ua": "user_agent",
-    "asn": "asn",
-    "ip24": "ip_prefix",
-    "sys": "system_prompt_hash",
-    "created": "created_hour",
-    "created_day": "created_day",
-    "params": "request_params",
-}
-
-
 _MATERIAL = 0.02
 """Change of a member's risk or an edge's similarity worth re-scoring the cluster for."""
 
@@ -104,6 +92,7 @@ class ClusterStage:
 
     def __init__(self, config: DetectorConfig, baselines: dict[str, float]) -> None:
         self.config = config
+        self.infra_names = {f.name: f.infra for f in config.token_families if f.infra}
         self.baselines = baselines
         self.nodes: dict[str, Node] = {}
         self.edges: dict[tuple[str, str], Edge] = {}
@@ -371,6 +360,7 @@ class ClusterStage:
         edges = []
         families: dict[str, Counter[str]] = {}
         templates: Counter[str] = Counter()
+        infra_names = self.infra_names
         member_set = set(members)
         for m in members:
             for o in self.adjacency[m]:
@@ -381,8 +371,8 @@ class ClusterStage:
                         family, _, value = token.partition(":")
                         if family == "tpl":
                             templates[value] += 1
-                        elif family in _INFRA_NAMES:
-                            name = _INFRA_NAMES[family]
+                        elif family in infra_names:
+                            name = infra_names[family]
                             if name not in families:
                                 families[name] = Counter()
                             families[name][value] += 1

@@ -47,7 +47,8 @@ class TokenFrequencyStage:
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
         self.hasher = MinHasher(config.num_perm, config.minhash_seed)
-        self.family_weight = dict(config.family_weights)
+        self.family_weight = {f.name: f.weight for f in config.token_families}
+        self.keyed = frozenset(f.name for f in config.token_families if f.keyed)
         self.window_start = 0.0
         self.current = self._sketch()
         self.previous = self._sketch()
@@ -91,7 +92,7 @@ class TokenFrequencyStage:
         weights: dict[str, float] = {}
         informative: list[str] = []
         keys: list[str] = []
-        keyed = config.keyed_families
+        keyed = self.keyed
         for token in snapshot.tokens:
             family = token.split(":", 1)[0]
             df = min(self.frequency(token) + 1.0, population)
@@ -295,7 +296,7 @@ class SimilarityStage:
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
         self.buckets: dict[str, list[Member]] = {}
-        self.caps = dict(config.family_caps)
+        self.caps = {f.name: f.evidence_cap for f in config.token_families}
 
     def _admit(self, key: str, member: Member) -> list[Member]:
         """Insert ``member`` into the bucket of ``key``; returns the other live members."""

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from streams.config import TOKEN_FAMILIES, DetectorConfig
+from streams.config import TOKEN_FAMILY_NAMES, DetectorConfig
 from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.records import Action, Alert, RequestEvent
@@ -190,7 +190,7 @@ class AccountState:
         self.kmv_asn = Kmv(config.kmv_k)
         self.kmv_ip24 = Kmv(config.kmv_k)
         self.kmv_tpl = Kmv(config.kmv_k)
-        self.tokens = {f: BottomK(getattr(config, f"token_cap_{f}")) for f in TOKEN_FAMILIES}
+        self.tokens = {f.name: BottomK(f.cap) for f in config.token_families}
         self.reported: list[int] = []  # 32-bit hashes of the tokens of the last snapshot
         self.reported_at: float | None = None
         self.pending_tokens = 0
@@ -398,7 +398,7 @@ class AccountState:
                 self.categories,
                 [self.n_json, self.n_cot, self.n_429, self.prompt_tokens, self.completion_tokens],
                 [_b64(k.hashes) for k in (self.kmv_asn, self.kmv_ip24, self.kmv_tpl)],
-                [list(self.tokens[f].items) for f in TOKEN_FAMILIES],
+                [list(self.tokens[f].items) for f in TOKEN_FAMILY_NAMES],
                 _b64(self.reported),
                 [self.pending_tokens, self.last_snap_n, self.last_snap_ts, self.reported_at],
                 [self.alerted_severity, self.alert_revision, self.last_risk],
@@ -423,8 +423,8 @@ class AccountState:
         k = config.kmv_k
         state.kmv_asn, state.kmv_ip24, state.kmv_tpl = (Kmv(k, _unb64(text)) for text in row[10])
         state.tokens = {
-            family: BottomK(getattr(config, f"token_cap_{family}"), items)
-            for family, items in zip(TOKEN_FAMILIES, row[11], strict=True)
+            family.name: BottomK(family.cap, items)
+            for family, items in zip(config.token_families, row[11], strict=True)
         }
         state.reported = _unb64(row[12])
         state.pending_tokens, state.last_snap_n, state.last_snap_ts, state.reported_at = row[13]
