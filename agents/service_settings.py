@@ -8,23 +8,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def _internal_topic(role: str) -> str:
+    """Default name of an internal topic: every topic name is declared in ``agents.settings``
+    (imported here, not at the top, because ``agents.settings`` imports this module)."""
+    from agents.settings import INTERNAL_TOPICS
+
+    return INTERNAL_TOPICS[role]
+
+
 class ServiceSettings(BaseSettings):
-    """Knobs of the Faust service; topic names must match infra/topics.toml."""
+    """Knobs of the Faust service; topic names default to ``agents.settings.INTERNAL_TOPICS``."""
 
     model_config = SettingsConfigDict(env_prefix="DISTILLWATCH_SERVICE__", extra="ignore")
 
     app_id: str = "distillwatch"
     """Consumer group of the workers; two workers with one app id share the partitions."""
-    coordination_topic: str = "distillwatch.internal.coordination.v1"
+    coordination_topic: str = Field(default_factory=lambda: _internal_topic("coordination"))
     """Account-stage messages and watermarks to the cross-account stage (one partition)."""
-    account_state_topic: str = "distillwatch.state.accounts.v1"
+    account_state_topic: str = Field(default_factory=lambda: _internal_topic("account_state"))
     """Compacted checkpoints of account state, partitioned like the requests topic."""
-    coordination_state_topic: str = "distillwatch.state.coordination.v1"
+    coordination_state_topic: str = Field(
+        default_factory=lambda: _internal_topic("coordination_state")
+    )
     """Compacted checkpoints of the cross-account stage."""
     web_host: str = "127.0.0.1"
     """The worker's HTTP server (metrics at /metrics, health at /health)."""

@@ -19,22 +19,32 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.service_settings import ServiceSettings
-from agents.soc_settings import SocSettings
 from streams.config import TOKEN_FAMILIES, TOKEN_FAMILY_NAMES, DetectorConfig
 from streams.errors import ConfigError
+from streams.soc.learning import LearningPolicy
+from streams.soc.stix import ImportLimits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _TOKEN_CAP = "token_cap_"
 
 
 class TopicNames(BaseModel):
-    """Names of the topics the service reads and writes; declared in infra/topics.toml."""
+    """Names of the topics shared with gateways and SOC tools; declared in infra/topics.toml."""
 
     requests: str = "distillwatch.requests.v1"
     alerts: str = "distillwatch.alerts.v1"
     actions: str = "distillwatch.actions.v1"
     signatures: str = "distillwatch.signatures.v1"
     dead_letters: str = "distillwatch.dead-letters.v1"
+
+
+INTERNAL_TOPICS: dict[str, str] = {
+    "coordination": "distillwatch.internal.coordination.v1",
+    "account_state": "distillwatch.state.accounts.v1",
+    "coordination_state": "distillwatch.state.coordination.v1",
+}
+"""Default names of the service's own topics (``ServiceSettings.*_topic`` read them): with
+``TopicNames`` the one list of topic names, which infra/topics.toml declares exactly."""
 
 
 class KafkaSecurity(BaseModel):
@@ -86,6 +96,31 @@ class KafkaSecurity(BaseModel):
     @property
     def tls(self) -> bool:
         return self.security_protocol.endswith("SSL")
+
+
+_IMPORT_LIMITS = ImportLimits()
+_LEARNING = LearningPolicy()
+
+
+class SocSettings(BaseModel):
+    """Bounds on what partners may send, and what this lab says about itself when sharing.
+
+    Env prefix ``DISTILLWATCH_SOC__`` (e.g. ``DISTILLWATCH_SOC__IMPORT_MAX_BYTES=1048576``).
+    The defaults are those of ``streams.soc``'s ``ImportLimits`` and ``LearningPolicy``.
+    """
+
+    lab_name: str = Field("distillwatch", min_length=1, max_length=256)
+    """``source`` of the signatures this lab learns: the provenance partners see."""
+    import_max_bytes: int = Field(_IMPORT_LIMITS.max_bytes, gt=0)
+    """Largest STIX bundle ``signatures import`` reads; larger files are refused unread."""
+    import_max_objects: int = Field(_IMPORT_LIMITS.max_objects, gt=0)
+    """Most STIX objects one imported bundle may hold."""
+    import_allow_regex: bool = _IMPORT_LIMITS.allow_regex
+    """Accept prompt regular expressions from imported bundles (they run on every prompt)."""
+    learn_min_pair_share: float = Field(_LEARNING.min_pair_share, gt=0, le=1)
+    """A learned signature keeps indicators shared by at least this share of the top one's pairs."""
+    learned_validity_days: float = Field(_LEARNING.validity_s / 86400.0, gt=0)
+    """A learned signature is valid this long after the finding's last activity."""
 
 
 class Settings(BaseSettings):

@@ -6,7 +6,8 @@ import tomllib
 
 import pytest
 
-from agents.settings import REPO_ROOT, TopicNames
+from agents.service_settings import ServiceSettings
+from agents.settings import INTERNAL_TOPICS, REPO_ROOT, TopicNames
 from agents.topics import TopicsFileError, TopicSpec, TopicState, load_topics, parse_topics, plan
 
 SPEC = TopicSpec(
@@ -16,8 +17,14 @@ SPEC = TopicSpec(
 
 def test_project_file_declares_every_topic_the_service_uses():
     declared = {spec.name: spec for spec in load_topics(REPO_ROOT / "infra" / "topics.toml")}
-    for name in TopicNames().model_dump().values():
-        assert name in declared
+    names = {*TopicNames().model_dump().values(), *INTERNAL_TOPICS.values()}
+    assert set(declared) == names
+    service = ServiceSettings()
+    assert {
+        service.coordination_topic,
+        service.account_state_topic,
+        service.coordination_state_topic,
+    } == set(INTERNAL_TOPICS.values())
     assert declared["distillwatch.signatures.v1"].config["cleanup.policy"] == "compact"
     assert declared["distillwatch.requests.v1"].partitions >= 4
 
