@@ -3,7 +3,7 @@
 Replay is the same code path as the live service: raw bytes go through
 ``streams.wire.codecs.decode_requests``, valid events through each partition's
 ``streams.stages.admission.Admission`` in offset order, and admitted ones through
-``streams.detector.Detector`` in the service's canonical order (``agents.ordering``), so a
+``streams.detector.Detector`` in the service's canonical order (``agents.coordination``), so a
 recorded range yields the alerts the service emitted for it.  Records of a file are placed on
 the partition the requests topic would give their account, in file order; they carry no
 broker timestamp, so a file replay cannot refuse ``future_event``s.  Records the decoder or

@@ -74,8 +74,6 @@ class TemplateStatsConfig:
     tracked_prefixes: tuple[str, ...] = (WRAPPER_PREFIX,)
     hll_lg_k: int = 10
     digest_k: int = 50
-    heavy_hitters_lg_max_k: int = 8
-    heavy_hitters_top: int = 20
     sample_accounts: int = 8
     min_accounts: int = 10
     min_orgs: int = 5

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from agents import evaluate as evaluate_cmd
-from agents.ordering import canonical_order, partition_for
+from agents.ordering import partition_for
 from agents.replay import read_jsonl, replay_records
 from agents.report import latest_revisions, render_html
 from streams.detector import Detector
@@ -27,6 +29,20 @@ PARTITIONS = 8
 def small() -> tuple[list, dict]:
     sim = simulate("small", 3)
     return sim.events, sim.labels
+
+
+def canonical_order(events: Iterable[tuple[int, int, RequestEvent]]) -> list[RequestEvent]:
+    """The service's processing order of events given as (partition, offset, event), modelled
+    directly: ``(order_ts, account_id, offset)`` where ``order_ts`` is the running maximum of
+    event time in the event's partition (``agents.account_stage``)."""
+    keyed: list[tuple[float, str, int, RequestEvent]] = []
+    watermark: dict[int, float] = {}
+    for partition, offset, event in sorted(events, key=lambda r: (r[0], r[1])):
+        wm = max(watermark.get(partition, -math.inf), event.ts)
+        watermark[partition] = wm
+        keyed.append((wm, event.account_id, offset, event))
+    keyed.sort(key=lambda k: k[:3])
+    return [k[3] for k in keyed]
 
 
 def _write(path: Path, lines: list[bytes]) -> Path:

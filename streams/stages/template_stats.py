@@ -6,10 +6,9 @@ from one account however large its volume, and a benchmark run from a
 handful.  So each wrapper template keeps, per event-time tumbling window,
 HLL sketches of distinct accounts and organisations, its volume and a bottom-k
 sample of account ids, plus across windows a t-digest of its volumes and a
-time-decayed mean of its distinct accounts.  Globally there is a
-frequent-strings sketch of templates per window (heavy hitters) and, per
-log2-volume bucket, a t-digest of the accounts-per-event ratio of normal
-windows: what spread a template of that volume usually has.
+time-decayed mean of its distinct accounts.  Globally, per log2-volume bucket,
+there is a t-digest of the accounts-per-event ratio of normal windows: what
+spread a template of that volume usually has.
 
 A template is flagged as soon as its open window has ``min_accounts``
 accounts from ``min_orgs`` organisations and ``score_threshold`` times more
@@ -18,7 +17,7 @@ template's own decayed baseline and the global expectation for its volume.
 
 Determinism: windows open and close on an event-time watermark (highest
 ``ts`` seen minus ``allowed_lateness``), never the wall clock, and every
-sketch that feeds a decision is deterministic (HLL, t-digest, frequent items).
+sketch that feeds a decision is deterministic (HLL, t-digest).
 KLL is avoided on purpose: its compaction draws random bits seeded from the
 clock, so a replay would compute different quantiles than the live run.
 """
@@ -39,7 +38,7 @@ from streams.errors import StateError
 from streams.sketches.minhash import stable_hash64
 
 STATE_VERSION = 1
-GLOBAL_VERSION = 1
+GLOBAL_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +175,6 @@ class TemplateStats:
         self._closed_through = -1  # windows with index <= this are closed everywhere
         self._ratio_digests: dict[int, ds.tdigest_float] = {}
         self._ratio_cache: dict[int, float | None] = {}
-        self._heavy: dict[int, ds.frequent_strings_sketch] = {}
-        self._last_heavy: tuple[int, list[tuple[str, int]]] = (-1, [])
 
     # ------------------------------------------------------------------ ingest
 
@@ -197,7 +194,6 @@ class TemplateStats:
         if index <= self._closed_through:
             self.late_events += 1
             return None
-        self._heavy_sketch(index).update(template_id)
         finding = None
         if template_id.startswith(cfg.tracked_prefixes):
             state = self.templates.get(template_id)
@@ -242,9 +238,6 @@ class TemplateStats:
         for template_id in evict:
             del self.templates[template_id]
         self._ratio_cache.clear()
-        for index in sorted(i for i in self._heavy if i <= closable):
-            sketch = self._heavy.pop(index)
-            self._last_heavy = (index, self._top(sketch))
         self._closed_through = closable
 
     def _evict_least_active(self, keep: str) -> None:
@@ -368,23 +361,6 @@ class TemplateStats:
             return None
         return tuple(state.volumes.get_quantile(r) for r in ranks)
 
-    def heavy_hitters(self) -> tuple[int, list[tuple[str, int]]]:
-        """Top templates by volume in the last closed window: ``(window index, [(id, count)])``."""
-        return self._last_heavy
-
-    def _heavy_sketch(self, index: int) -> ds.frequent_strings_sketch:
-        sketch = self._heavy.get(index)
-        if sketch is None:
-            sketch = self._heavy[index] = ds.frequent_strings_sketch(
-                self.config.heavy_hitters_lg_max_k
-            )
-        return sketch
-
-    def _top(self, sketch: ds.frequent_strings_sketch) -> list[tuple[str, int]]:
-        rows = sketch.get_frequent_items(ds.frequent_items_error_type.NO_FALSE_NEGATIVES)
-        rows.sort(key=lambda r: (-r[1], r[0]))
-        return [(item, int(est)) for item, est, *_ in rows[: self.config.heavy_hitters_top]]
-
     # ------------------------------------------------------------------ persistence
 
     def state_bytes(self, template_id: str) -> bytes | None:
@@ -397,58 +373,54 @@ class TemplateStats:
         self.templates[template_id] = TemplateState.from_bytes(data, self.config)
 
     def global_bytes(self) -> bytes:
-        """Watermark, counters, population digests and open heavy-hitter sketches."""
+        """Watermark, counters and population digests."""
         out = [
             struct.pack(
-                "<BdqQQHH",
+                "<BdqQQH",
                 GLOBAL_VERSION,
                 self.watermark,
                 self._closed_through,
                 self.late_events,
                 self.untracked_events,
                 len(self._ratio_digests),
-                len(self._heavy),
             )
         ]
         for bucket, digest in sorted(self._ratio_digests.items()):
             out.append(struct.pack("<h", bucket))
             out.append(_blob(digest.serialize()))
-        for index, sketch in sorted(self._heavy.items()):
-            out.append(struct.pack("<q", index))
-            out.append(_blob(sketch.serialize()))
-        last_index, last_rows = self._last_heavy
-        out.append(struct.pack("<qH", last_index, len(last_rows)))
-        for item, count in last_rows:
-            out.append(struct.pack("<Q", count))
-            out.append(_blob(item.encode("utf-8", "surrogatepass")))
         return b"".join(out)
 
     def load_global(self, data: bytes) -> None:
-        """Restore what ``global_bytes`` saved; raises ``ValueError`` on a corrupt blob."""
+        """Restore what ``global_bytes`` saved; raises ``StateError`` on a corrupt blob.
+
+        Version 1 blobs (written before the heavy-hitters sketch was dropped) still load: their
+        sketch sections are read past, so a checkpoint survives the upgrade.
+        """
         try:
             reader = _Reader(data)
-            version, watermark, closed, late, untracked, n_dig, n_heavy = reader.unpack("<BdqQQHH")
-            if version != GLOBAL_VERSION:
+            (version,) = reader.unpack("<B")
+            if version not in (1, GLOBAL_VERSION):
                 raise StateError(f"unsupported template stats version {version}")
+            watermark, closed, late, untracked, n_dig = reader.unpack("<dqQQH")
+            n_heavy = reader.unpack("<H")[0] if version == 1 else 0
             digests = {}
             for _ in range(n_dig):
                 (bucket,) = reader.unpack("<h")
                 digests[bucket] = ds.tdigest_float.deserialize(reader.blob())
-            heavy = {}
-            for _ in range(n_heavy):
-                (index,) = reader.unpack("<q")
-                heavy[index] = ds.frequent_strings_sketch.deserialize(reader.blob())
-            last_index, n_rows = reader.unpack("<qH")
-            rows = []
-            for _ in range(n_rows):
-                (count,) = reader.unpack("<Q")
-                rows.append((reader.blob().decode("utf-8", "surrogatepass"), count))
+            if version == 1:
+                for _ in range(n_heavy):
+                    reader.unpack("<q")
+                    reader.blob()
+                _, n_rows = reader.unpack("<qH")
+                for _ in range(n_rows):
+                    reader.unpack("<Q")
+                    reader.blob()
             reader.done()
         except (struct.error, RuntimeError, UnicodeDecodeError) as exc:
             raise StateError(f"corrupt template stats: {exc}") from exc
         self.watermark, self._closed_through = watermark, closed
         self.late_events, self.untracked_events = late, untracked
-        self._ratio_digests, self._heavy, self._last_heavy = digests, heavy, (last_index, rows)
+        self._ratio_digests = digests
         self._ratio_cache.clear()
 
     def to_bytes(self) -> bytes:
