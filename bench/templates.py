@@ -36,7 +36,8 @@ import numpy as np
 from streams.config import TemplateConfig, TemplateStatsConfig
 from streams.sketches.minhash import jaccard_estimate
 from streams.stages.template_stats import TemplateStats
-from streams.templates.extractor import TemplateExtractor, normalise
+from streams.templates.extractor import TemplateExtractor
+from streams.templates.normalise import normalise
 
 # ----------------------------------------------------------------------------- payloads
 # A small grammar: frames with slots filled from word lists, so that payloads

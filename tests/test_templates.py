@@ -12,14 +12,9 @@ from hypothesis import strategies as st
 
 from streams.config import WRAPPER_PREFIX, TemplateConfig
 from streams.records import PromptFingerprint
-from streams.templates.extractor import (
-    EMPTY_TEMPLATE_ID,
-    PLAIN_PREFIX,
-    TemplateExtractor,
-    canonical_tokens,
-    normalise,
-    skeleton,
-)
+from streams.templates.extractor import EMPTY_TEMPLATE_ID, PLAIN_PREFIX, TemplateExtractor
+from streams.templates.normalise import normalise
+from streams.templates.skeleton import canonical_tokens, skeleton
 
 X = TemplateExtractor()
 
