@@ -30,7 +30,8 @@ from streams.detector import Detector
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.records import Action, Alert, DeadLetter, RequestEvent
 from streams.stages.admission import Admission, refusal_letter
-from streams.stages.profile.account import AccountProfiler, AccountState
+from streams.stages.profile.account import AccountState
+from streams.stages.profile.profiler import AccountProfiler
 from streams.wire.codecs import decode_requests
 
 META_KEY = b"\x00meta"

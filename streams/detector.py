@@ -27,7 +27,8 @@ from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.records import Action, Alert, RequestEvent, Signature
 from streams.stages.clustering import ClusterStage
-from streams.stages.profile.account import AccountProfiler, AccountState, feature_baselines
+from streams.stages.profile.account import AccountState
+from streams.stages.profile.profiler import AccountProfiler, feature_baselines
 from streams.stages.signatures import SignatureBook, SignatureStage
 from streams.stages.similarity import SimilarityStage, TokenFrequencyStage
 from streams.stages.template_campaigns import TemplateStage

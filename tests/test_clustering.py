@@ -12,7 +12,7 @@ from streams.config import DetectorConfig
 from streams.messages import CandidatePair
 from streams.records import Action, Alert
 from streams.stages.clustering import ClusterStage
-from streams.stages.profile.account import feature_baselines
+from streams.stages.profile.profiler import feature_baselines
 
 CONFIG = DetectorConfig()
 T0 = 1_767_225_600.0

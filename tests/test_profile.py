@@ -13,14 +13,9 @@ from streams.config import DetectorConfig
 from streams.messages import AccountSnapshot, TemplateHit
 from streams.records import RequestEvent
 from streams.sketches.minhash import stable_hash64
-from streams.stages.profile.account import (
-    AccountProfiler,
-    AccountState,
-    BottomK,
-    Kmv,
-    PackedAccount,
-    ip_prefix,
-)
+from streams.stages.profile.account import AccountState, BottomK, Kmv, ip_prefix
+from streams.stages.profile.profiler import AccountProfiler
+from streams.stages.profile.store import PackedAccount
 from streams.stages.scoring import ramp
 from streams.stages.signatures import SignatureBook
 from streams.templates.extractor import TemplateExtractor

@@ -14,12 +14,10 @@ idle ones wait as their checkpoint bytes and are decoded on their next event.
 from __future__ import annotations
 
 import binascii
-import heapq
 import math
 import struct
 from bisect import insort
-from collections import OrderedDict
-from collections.abc import Collection, ItemsView, Iterable, Iterator, ValuesView
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import numpy as np
@@ -27,25 +25,16 @@ import orjson
 
 from streams.config import TOKEN_FAMILY_NAMES, DetectorConfig
 from streams.errors import StateError
-from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
-from streams.records import Action, Alert, RequestEvent
+from streams.records import RequestEvent
 from streams.sketches.minhash import stable_hash64
 from streams.stages.scoring import (
-    SEVERITY_RANK,
-    action_kind_for,
-    alert_id_for,
-    feature_evidence,
-    make_action,
     ramp,
-    severity_for,
 )
-from streams.stages.signatures import SignatureBook
 from streams.templates.extractor import TemplateMatch
 
 _HOUR = 3600.0
 _DAY = 86400.0
-_U32 = 0xFFFFFFFF
-_AUTOMATION = ("young", "asn_rotation", "ip_rotation", "diurnal")
+U32 = 0xFFFFFFFF
 EVIDENCE_METRICS = (
     "account_age_days",
     "asn_distinct",
@@ -105,7 +94,7 @@ class Kmv:
         self.hashes: list[int] = sorted(hashes)
 
     def add(self, item: str) -> None:
-        h = stable_hash64(item) & _U32
+        h = stable_hash64(item) & U32
         hashes = self.hashes
         if len(hashes) < self.k:
             if h not in hashes:
@@ -118,7 +107,7 @@ class Kmv:
         hashes = self.hashes
         if len(hashes) < self.k:
             return float(len(hashes))
-        return (self.k - 1) / ((hashes[-1] + 1) / (_U32 + 1))
+        return (self.k - 1) / ((hashes[-1] + 1) / (U32 + 1))
 
 
 def ip_prefix(ip: str) -> str:
@@ -441,335 +430,3 @@ def _hours_to_text(hours: list[int], now_hour: int) -> str:
 
 def _hours_from_text(text: str, now_hour: int) -> list[int]:
     return [now_hour - age if age < 255 else 0 for age in binascii.a2b_base64(text)]
-
-
-def _snapshot_due(state: AccountState, ts: float, config: DetectorConfig) -> bool:
-    n, last = state.n, state.last_snap_n
-    if n < config.snapshot_first_after:
-        return False
-    if last == 0:
-        return True
-    since = n - last
-    if since >= min(last, config.snapshot_every):
-        return True
-    if since < config.snapshot_min_events_between:
-        return False
-    return (
-        state.pending_tokens >= config.snapshot_on_new_tokens
-        or ts - state.last_snap_ts >= config.snapshot_max_interval_s
-    )
-
-
-def _compact(data: bytes) -> bytes:
-    """A copy of exactly ``len(data)`` bytes: orjson's output keeps a block of some 4 KiB."""
-    return bytes(memoryview(data))
-
-
-class PackedAccount:
-    """An idle account as its checkpoint bytes, plus the two fields eviction orders by.
-
-    A tenth of the decoded state's memory; caps and the idle TTL read ``n`` and ``last_ts``
-    without decoding anything.
-    """
-
-    __slots__ = ("data", "last_ts", "n")
-
-    def __init__(self, state: AccountState) -> None:
-        self.data = _compact(state.to_bytes())
-        self.n = state.n
-        self.last_ts = state.last_ts
-
-    def to_bytes(self) -> bytes:
-        return self.data
-
-
-class AccountStates:
-    """Account id -> profile, with only the ``hot_accounts`` most recently used ones decoded.
-
-    The others are ``PackedAccount``: their exact ``to_bytes`` form, decoded again by
-    ``get`` on the account's next event.  Encoding round-trips exactly, so which accounts
-    happen to be decoded changes memory and time, never a result.  Insertion order is that
-    of a plain dict (replacing a state keeps its place), so snapshots list accounts as
-    before.  ``items``/``values`` are read-only views of the stored entries, decoded or
-    packed: both carry ``n``, ``last_ts`` and ``to_bytes``.
-    """
-
-    __slots__ = ("_config", "_entries", "_hot")
-
-    def __init__(self, config: DetectorConfig) -> None:
-        self._config = config
-        self._entries: dict[str, AccountState | PackedAccount] = {}
-        self._hot: OrderedDict[str, None] = OrderedDict()  # decoded ids, least recent first
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._entries)
-
-    def __contains__(self, account: object) -> bool:
-        return account in self._entries
-
-    def __getitem__(self, account: str) -> AccountState:
-        state = self.get(account)
-        if state is None:
-            raise KeyError(account)
-        return state
-
-    def __setitem__(self, account: str, state: AccountState) -> None:
-        self._entries[account] = state
-        self._touch(account)
-
-    def __delitem__(self, account: str) -> None:
-        del self._entries[account]
-        self._hot.pop(account, None)
-
-    def get(self, account: str) -> AccountState | None:
-        """The decoded state (decoding a packed one), now the most recently used."""
-        entry = self._entries.get(account)
-        if entry is None or isinstance(entry, AccountState):
-            if entry is not None:
-                self._hot.move_to_end(account)
-            return entry
-        state = AccountState.from_bytes(entry.data, self._config)
-        self._entries[account] = state
-        self._touch(account)
-        return state
-
-    def peek(self, account: str) -> AccountState | PackedAccount | None:
-        """The stored entry as it is, without decoding or counting as a use."""
-        return self._entries.get(account)
-
-    def items(self) -> ItemsView[str, AccountState | PackedAccount]:
-        return self._entries.items()
-
-    def values(self) -> ValuesView[AccountState | PackedAccount]:
-        return self._entries.values()
-
-    def decoded(self) -> int:
-        """How many states are held decoded (at most ``hot_accounts``)."""
-        return len(self._hot)
-
-    def retract_signature(self, signature_id: str) -> list[str]:
-        """Forget ``signature_id`` as matched; returns the accounts that had matched it.
-
-        A packed account is decoded only when its bytes contain the id's JSON string, and
-        stays packed.
-        """
-        needle = orjson.dumps(signature_id)
-        changed: list[str] = []
-        for account, entry in self._entries.items():
-            if isinstance(entry, AccountState):
-                state = entry
-            elif needle in entry.data:
-                state = AccountState.from_bytes(entry.data, self._config)
-            else:
-                continue
-            if signature_id in state.signature_hits:
-                state.signature_hits.remove(signature_id)
-                if state is not entry:
-                    entry.data = _compact(state.to_bytes())
-                changed.append(account)
-        return changed
-
-    def _touch(self, account: str) -> None:
-        hot = self._hot
-        hot[account] = None
-        hot.move_to_end(account)
-        if len(hot) > self._config.hot_accounts:
-            coldest, _ = hot.popitem(last=False)
-            state = self._entries[coldest]
-            assert isinstance(state, AccountState)
-            self._entries[coldest] = PackedAccount(state)
-
-
-def feature_baselines(config: DetectorConfig) -> dict[str, float]:
-    """For each metric, the level where suspicion starts: what legitimate accounts stay under."""
-    return {
-        "account_age_days": config.old_account_days,
-        "asn_distinct": config.asn_rotation_low,
-        "ip24_distinct": config.ip_rotation_low,
-        "active_hours": config.diurnal_low_hours,
-        "rate_per_hour": config.volume_low_per_hour,
-        "distinct_categories": config.breadth_low,
-        "template_diversity": config.diversity_low,
-        "structured_share": config.structured_low,
-        "cot_share": config.cot_low,
-        "completion_ratio": config.ratio_low,
-        "throttle_share": config.throttle_low,
-        "gap_cv": config.regularity_cv_high,
-    }
-
-
-class AccountProfiler:
-    """Keyed stage: RequestEvent (+ its TemplateMatch) -> hits, snapshots, account alerts."""
-
-    def __init__(self, config: DetectorConfig, signatures: SignatureBook) -> None:
-        self.config = config
-        self.signatures = signatures
-        self.states = AccountStates(config)
-        self.baselines = feature_baselines(config)
-
-    def process(
-        self, event: RequestEvent, match: TemplateMatch
-    ) -> list[TemplateHit | AccountSnapshot | SignatureHit | Alert | Action]:
-        config = self.config
-        ts = event.ts
-        states = self.states
-        entry = states.peek(event.account_id)
-        if entry is None or ts - entry.last_ts > config.account_ttl_s:
-            state = AccountState(event.org_id, ts, config)
-            states[event.account_id] = state
-        else:
-            state = states[event.account_id]
-        state.update(event, match, config)
-        out: list[TemplateHit | AccountSnapshot | SignatureHit | Alert | Action] = [
-            TemplateHit(match.template_id, event.account_id, event.org_id, ts, state.last_risk)
-        ]
-        metrics: dict[str, float] | None = None
-        if self.signatures.active:
-            metrics = state.metrics()
-            for sig_id, matched, confidence in self.signatures.match(
-                event, match, metrics, state.n
-            ):
-                if sig_id not in state.signature_hits:
-                    state.signature_hits.append(sig_id)
-                    out.append(
-                        SignatureHit(
-                            sig_id, event.account_id, event.org_id, ts, matched, confidence
-                        )
-                    )
-        if _snapshot_due(state, ts, config):
-            if metrics is None:
-                metrics = state.metrics()
-            out.extend(self._snapshot(event.account_id, state, ts, metrics))
-        return out
-
-    def _snapshot(
-        self, account_id: str, state: AccountState, ts: float, metrics: dict[str, float]
-    ) -> list[AccountSnapshot | Alert | Action]:
-        config = self.config
-        suspicion = state.suspicion(metrics, config)
-        risk = state.risk(suspicion, config)
-        state.last_risk = risk
-        tokens = state.token_list()
-        recount = state.reported_at is None or ts - state.reported_at >= config.df_window_s
-        if recount:
-            new_tokens = tokens
-            state.reported_at = ts
-        else:
-            reported = set(state.reported)
-            new_tokens = tuple(t for t in tokens if stable_hash64(t) & _U32 not in reported)
-        state.reported = sorted(stable_hash64(t) & _U32 for t in tokens)
-        state.pending_tokens = 0
-        state.last_snap_n = state.n
-        state.last_snap_ts = ts
-        features = tuple((name, metrics[name]) for name in EVIDENCE_METRICS if name in metrics)
-        out: list[AccountSnapshot | Alert | Action] = [
-            AccountSnapshot(
-                account_id=account_id,
-                org_id=state.org_id,
-                ts=ts,
-                first_ts=state.first_ts,
-                n_events=state.n,
-                tokens=tokens,
-                new_tokens=new_tokens,
-                recount=recount,
-                behaviour=state.behaviour(metrics),
-                risk=risk,
-                features=features,
-            )
-        ]
-        out.extend(self._extraction(account_id, state, ts, metrics, suspicion, risk))
-        return out
-
-    def _extraction(
-        self,
-        account_id: str,
-        state: AccountState,
-        ts: float,
-        metrics: dict[str, float],
-        suspicion: dict[str, float],
-        risk: float,
-    ) -> list[Alert | Action]:
-        """A single account whose own behaviour is extraction-like (automation AND harvesting)."""
-        config = self.config
-        if state.n < config.extraction_min_events or risk < config.extraction_threshold:
-            return []
-        automation = max(suspicion.get(name, 0.0) for name in _AUTOMATION)
-        harvest = min(suspicion.get("breadth", 0.0), suspicion.get("diversity", 0.0))
-        if automation < config.extraction_min_automation or harvest < config.extraction_min_harvest:
-            return []
-        severity = severity_for(risk, config)
-        if (
-            state.alerted_severity
-            and SEVERITY_RANK[severity] <= SEVERITY_RANK[state.alerted_severity]
-        ):
-            return []
-        state.alert_revision += 1
-        state.alerted_severity = severity
-        alert_id = alert_id_for("account_extraction", account_id)
-        evidence = {
-            "features": feature_evidence(metrics, self.baselines, tuple(self.baselines)),
-            "shared_templates": [],
-            "similar_pairs": [],
-            "infrastructure": {
-                "asns": sorted(state.tokens["asn"].items),
-                "ip_prefixes": sorted(state.tokens["ip24"].items),
-                "user_agents": sorted(state.tokens["ua"].items),
-                "payment_fingerprints": sorted(state.tokens["pay"].items),
-            },
-            "time_span": {"first": state.first_ts, "last": state.last_ts},
-        }
-        alert = Alert(
-            alert_id=alert_id,
-            revision=state.alert_revision,
-            ts=ts,
-            kind="account_extraction",
-            severity=severity,
-            score=round(risk, 4),
-            accounts=(account_id,),
-            cluster_id=None,
-            evidence=evidence,
-        )
-        action = make_action(
-            account_id,
-            action_kind_for(severity, config),
-            "account_extraction",
-            ts,
-            config,
-            alert_id,
-        )
-        return [alert, action]
-
-    def enforce_cap(self) -> list[str]:
-        """Forget accounts beyond ``max_accounts``; returns them.
-
-        Fewest events go first, then the longest idle, then by id: a flood of one-request
-        fresh accounts is what gets forgotten, not a campaign's busy accounts.  Callers run
-        it when event time advances, before the event that advanced it, so the set it sees
-        depends on the stream's order alone.
-        """
-        config = self.config
-        states = self.states
-        if len(states) <= config.max_accounts:
-            return []
-        keep = round(config.max_accounts * (1.0 - config.cap_evict_share))
-        victims = heapq.nsmallest(
-            len(states) - keep, ((s.n, s.last_ts, a) for a, s in states.items())
-        )
-        for *_, account_id in victims:
-            del states[account_id]
-        return [account_id for *_, account_id in victims]
-
-    def retract_signature(self, signature_id: str) -> list[str]:
-        """A tombstoned signature no longer counts as matched; returns the accounts changed."""
-        return self.states.retract_signature(signature_id)
-
-    def evict(self, watermark: float) -> int:
-        """Forget accounts idle beyond the TTL; returns how many were dropped."""
-        horizon = watermark - self.config.account_ttl_s
-        stale = [a for a, s in self.states.items() if s.last_ts < horizon]
-        for account_id in stale:
-            del self.states[account_id]
-        return len(stale)
