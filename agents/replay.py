@@ -27,14 +27,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from streams.errors import TopicsFileError
-from streams.records import Action, Alert, DeadLetter, RequestEvent
+from streams.records import Action, Alert, DeadLetter, PartitionRecord, RawRecord, RequestEvent
 
 Output = Alert | Action
-RawRecord = (
-    bytes
-    | tuple[bytes, str | None, int | None, int | None]
-    | tuple[bytes, str | None, int | None, int | None, float | None]
-)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +71,7 @@ class ReplayResult:
 
 
 def replay_records(
-    records: Iterable[RawRecord], partitions: int, detector: Any | None = None
+    records: Iterable[RawRecord | bytes], partitions: int, detector: Any | None = None
 ) -> ReplayResult:
     """Run raw records through the service's own two stages, in process.
 
@@ -97,13 +92,11 @@ def replay_records(
 
     detector = detector or Detector()
     config = detector.config
-    by_partition: dict[int, list[tuple[bytes | None, bytes, int, float | None]]] = {}
+    by_partition: dict[int, list[PartitionRecord]] = {}
     sources: dict[tuple[int, int], tuple[int, RawRecord]] = {}
-    for index, raw in enumerate(records):
-        value, topic, partition, offset, *rest = (
-            raw if isinstance(raw, tuple) else (raw, None, None, None)
-        )
-        record_ts = rest[0] if rest else None
+    for index, item in enumerate(records):
+        raw = _raw_record(item)
+        value, _topic, partition, offset, record_ts = raw
         if offset is None:
             offset = index
         if partition is None:
@@ -117,7 +110,9 @@ def replay_records(
                 if isinstance(event, RequestEvent)
                 else 0
             )
-        by_partition.setdefault(partition, []).append((None, value, offset, record_ts))
+        by_partition.setdefault(partition, []).append(
+            PartitionRecord(None, value, offset, record_ts)
+        )
         sources[(partition, offset)] = (index, raw)
 
     accounts = AccountStage(config, "")
@@ -126,7 +121,7 @@ def replay_records(
     coordination.detector = detector
     out = StageOutput()
     for partition in sorted(by_partition):
-        rows = sorted(by_partition[partition], key=lambda row: row[2])
+        rows = sorted(by_partition[partition], key=lambda row: row.offset)
         out.entries = []
         accounts.process(partition, rows, out)
         part = accounts.partitions[partition]
@@ -144,18 +139,19 @@ def replay_records(
     letters = []
     for letter in out.dead_letters:
         index, raw = sources[(letter.source_partition, letter.source_offset)]
-        _value, topic, partition, offset, *_ = (
-            raw if isinstance(raw, tuple) else (raw, None, None, None)
-        )
         letters.append(
             (
                 index,
                 replace(
-                    letter, source_topic=topic, source_partition=partition, source_offset=offset
+                    letter,
+                    source_topic=raw.topic,
+                    source_partition=raw.partition,
+                    source_offset=raw.offset,
                 ),
             )
         )
-    result.dead_letters = [letter for _index, letter in sorted(letters, key=lambda r: r[0])]
+    letters.sort(key=lambda pair: pair[0])
+    result.dead_letters = [letter for _index, letter in letters]
     return result
 
 
@@ -171,6 +167,13 @@ def requests_partitions(settings: Any) -> int:
     )
 
 
+def _raw_record(item: RawRecord | tuple | bytes) -> RawRecord:
+    """A bare value is a record from nowhere; a plain tuple has ``RawRecord``'s fields."""
+    if isinstance(item, RawRecord):
+        return item
+    return RawRecord(*item) if isinstance(item, tuple) else RawRecord(item)
+
+
 def read_jsonl(path: Path) -> Iterator[RawRecord]:
     """Lines of a JSONL file as raw records with their line number as the offset."""
     opener = gzip.open if path.suffix == ".gz" else open
@@ -178,7 +181,7 @@ def read_jsonl(path: Path) -> Iterator[RawRecord]:
         for number, line in enumerate(handle, start=1):
             line = line.rstrip(b"\r\n")
             if line.strip():
-                yield (line, str(path), None, number)
+                yield RawRecord(line, str(path), None, number)
 
 
 def read_topic(
@@ -203,7 +206,7 @@ def read_topic(
             if until_ms is not None and ms is not None and ms >= until_ms:
                 continue
             ts = ms / 1000.0 if ms is not None else None
-            yield (record.value, topic, record.partition, record.offset, ts)
+            yield RawRecord(record.value, topic, record.partition, record.offset, ts)
 
 
 class _Progress:

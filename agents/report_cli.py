@@ -18,8 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from agents.replay import RawRecord
-from streams.records import Alert
+from streams.records import Alert, RawRecord
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         topic = args.requests_topic or settings.topics.requests
         records = list(read_topic(bootstrap, topic, None, None, progress=False))
-        partitions = 1 + max((r[2] for r in records), default=0)  # records carry their own
+        partitions = 1 + max((r.partition for r in records), default=0)  # records carry theirs
     detector = Detector(settings.detector)
     margin = args.margin_s if args.margin_s is not None else settings.detector.account_ttl_s
     html = forensic_report(alert, records, partitions, detector, margin, known)

@@ -9,7 +9,7 @@ form that ``streams.wire.codecs`` produces after validation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 ResponseFormat = Literal["text", "json_object", "json_schema"]
 AlertKind = Literal[
@@ -148,3 +148,31 @@ class DeadLetter:
     source_partition: int | None = None
     source_offset: int | None = None
     ts: float | None = None
+
+
+RawValue = bytes | bytearray | memoryview
+"""A record's value as read, before decoding."""
+
+
+class RawRecord(NamedTuple):
+    """A record as read, before decoding, with where it came from.
+
+    ``topic`` names a topic or a file; lines of a file have no ``partition`` (replay places
+    them where the requests topic would) and their line number as ``offset``.  ``timestamp``
+    is the broker's timestamp in epoch seconds, None for files and records without one.
+    """
+
+    value: bytes
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    timestamp: float | None = None
+
+
+class PartitionRecord(NamedTuple):
+    """One record of a requests partition as the account stage takes it, in offset order."""
+
+    key: bytes | None
+    value: bytes
+    offset: int
+    timestamp: float | None

@@ -124,9 +124,9 @@ class TokenFrequencyStage:
     def from_bytes(cls, data: bytes, config: DetectorConfig) -> TokenFrequencyStage:
         row = orjson.loads(data)
         stage = cls(config)
-        stage.window_start, stage.docs_current, stage.docs_previous = row[0], row[1], row[2]
-        stage.current = datasketches.count_min_sketch.deserialize(base64.b64decode(row[3]))
-        stage.previous = datasketches.count_min_sketch.deserialize(base64.b64decode(row[4]))
+        stage.window_start, stage.docs_current, stage.docs_previous, current, previous = row
+        stage.current = datasketches.count_min_sketch.deserialize(base64.b64decode(current))
+        stage.previous = datasketches.count_min_sketch.deserialize(base64.b64decode(previous))
         return stage
 
 
@@ -199,20 +199,21 @@ class Member:
 
     @classmethod
     def from_list(cls, row: list[Any]) -> Member:
-        raw = base64.b64decode(row[5])
+        account_id, org_id, ts, first_ts, risk, packed, behaviour_b64, features = row
+        raw = base64.b64decode(packed)
         count = len(raw) // 6
         hashes = np.frombuffer(raw[: count * 4], dtype="<u4").tolist()
         weights = np.frombuffer(raw[count * 4 :], dtype="<f2").astype(np.float32).tolist()
-        behaviour = np.frombuffer(base64.b64decode(row[6]), dtype="<f2").astype(np.float32)
+        behaviour = np.frombuffer(base64.b64decode(behaviour_b64), dtype="<f2").astype(np.float32)
         return cls(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
+            account_id,
+            org_id,
+            ts,
+            first_ts,
+            risk,
             dict(zip(hashes, weights, strict=True)),
             behaviour,
-            tuple((k, v) for k, v in zip(EVIDENCE_METRICS, row[7], strict=True) if v is not None),
+            tuple((k, v) for k, v in zip(EVIDENCE_METRICS, features, strict=True) if v is not None),
         )
 
 

@@ -100,7 +100,8 @@ class TemplateStage:
         mean_risk = sum(campaign.risks.values()) / len(campaign.risks)
         if campaign.policy.revision == 0 and mean_risk < config.campaign_min_risk:
             return []
-        spread = ramp(campaign.finding[4], config.template_stats.score_threshold, 10.0)
+        distinct_accounts, orgs, volume, baseline, ratio = campaign.finding
+        spread = ramp(ratio, config.template_stats.score_threshold, 10.0)
         score = min(1.0, 0.3 + 0.3 * spread + 0.4 * mean_risk)
         severity = severity_for(score, config)
         size = len(campaign.accounts)
@@ -109,7 +110,6 @@ class TemplateStage:
         accounts = sorted(campaign.accounts)
         revision, new = campaign.policy.commit(ts, size, severity, accounts)
         alert_id = alert_id_for("template_campaign", template_id)
-        distinct_accounts, orgs, volume, baseline, ratio = campaign.finding
         alert = Alert(
             alert_id=alert_id,
             revision=revision,

@@ -52,6 +52,8 @@ from streams.records import (
     Alert,
     DeadLetter,
     PromptFingerprint,
+    RawRecord,
+    RawValue,
     RequestEvent,
     Signature,
 )
@@ -121,12 +123,6 @@ _JSON_TYPE_NAMES: Final = {
     type(None): "null",
 }
 
-RawRecord = bytes | bytearray | memoryview
-# A raw record with its Kafka coordinates: (value, topic, partition, offset[, timestamp]).
-RawWithCoordinates = (
-    tuple[RawRecord, str | None, int | None, int | None]
-    | tuple[RawRecord, str | None, int | None, int | None, float | None]
-)
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -285,7 +281,7 @@ _TO_WIRE: Final[dict[type, Callable[[Any], dict[str, Any]]]] = {
 
 
 def decode_request(
-    raw: RawRecord,
+    raw: RawValue,
     *,
     topic: str | None = None,
     partition: int | None = None,
@@ -305,20 +301,20 @@ def decode_request(
 
 
 def decode_requests(
-    raws: Iterable[RawRecord | RawWithCoordinates],
+    raws: Iterable[RawValue | RawRecord | tuple],
     *,
     max_prompt_bytes: int = DEFAULT_MAX_PROMPT_BYTES,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[RequestEvent | DeadLetter]:
     """``decode_request`` over a batch, in input order; never raises.
 
-    Items are raw values or ``(value, topic, partition, offset[, timestamp])``
-    tuples, so a consumer can hand over a polled batch without building kwargs.
+    Items are raw values or ``RawRecord``s (or plain ``(value, topic, partition, offset[,
+    timestamp])`` tuples), so a consumer can hand over a polled batch without building kwargs.
     """
     decoded: list[RequestEvent | DeadLetter] = []
     append = decoded.append
     for item in raws:
-        if type(item) is tuple:
+        if isinstance(item, tuple):
             raw, topic, partition, offset, *rest = item
             timestamp = rest[0] if rest else None
             append(
@@ -336,7 +332,7 @@ def decode_requests(
 
 
 def decode_signature(
-    raw: RawRecord,
+    raw: RawValue,
     *,
     topic: str | None = None,
     partition: int | None = None,
@@ -359,7 +355,7 @@ def decode_signature(
         )
 
 
-def decode_alert(raw: RawRecord, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Alert:
+def decode_alert(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Alert:
     """An alert; raises ``CodecError`` for bytes that are not a valid alert v1."""
     obj = _load_valid(raw, _validate_alert, max_record_bytes)
     evidence = obj["evidence"]
@@ -384,7 +380,7 @@ def decode_alert(raw: RawRecord, *, max_record_bytes: int = DEFAULT_MAX_RECORD_B
     )
 
 
-def decode_action(raw: RawRecord, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Action:
+def decode_action(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Action:
     """An action; raises ``CodecError`` for bytes that are not a valid action v1."""
     obj = _load_valid(raw, _validate_action, max_record_bytes)
     return Action(
@@ -417,7 +413,7 @@ def fit_dead_letter(
     )
 
 
-def decode_dead_letter(raw: RawRecord, *, max_record_bytes: int | None = None) -> DeadLetter:
+def decode_dead_letter(raw: RawValue, *, max_record_bytes: int | None = None) -> DeadLetter:
     """A dead letter; raises ``CodecError`` for bytes that are not a valid dead letter v1.
 
     There is no size limit by default: a dead letter is larger than the record
@@ -444,7 +440,7 @@ def decode_dead_letter(raw: RawRecord, *, max_record_bytes: int | None = None) -
 
 
 def _request_or_dead_letter(
-    raw: RawRecord,
+    raw: RawValue,
     topic: str | None,
     partition: int | None,
     offset: int | None,
@@ -463,7 +459,7 @@ def _request_or_dead_letter(
 
 
 def _request_from_wire(
-    raw: RawRecord, max_prompt_bytes: int, max_record_bytes: int
+    raw: RawValue, max_prompt_bytes: int, max_record_bytes: int
 ) -> RequestEvent:
     obj = _load_object(raw, max_record_bytes)
     # The schema states the prompt/fingerprint rule too; checking it first gives
@@ -580,7 +576,7 @@ def _optional_timestamp(obj: dict[str, Any], field: str) -> float | None:
     return None if text is None else _timestamp(field, text)
 
 
-def _load_object(raw: RawRecord, max_record_bytes: int | None) -> dict[str, Any]:
+def _load_object(raw: RawValue, max_record_bytes: int | None) -> dict[str, Any]:
     if max_record_bytes is not None and len(raw) > max_record_bytes:
         raise CodecError(
             "oversized_record", f"record is {len(raw)} bytes; limit is {max_record_bytes}"
@@ -604,7 +600,7 @@ def _load_object(raw: RawRecord, max_record_bytes: int | None) -> dict[str, Any]
 
 
 def _load_valid(
-    raw: RawRecord, validate: Callable[[Any], Any], max_record_bytes: int | None
+    raw: RawValue, validate: Callable[[Any], Any], max_record_bytes: int | None
 ) -> dict[str, Any]:
     obj = _load_object(raw, max_record_bytes)
     try:
@@ -679,7 +675,7 @@ def _describe_fault(exc: Exception) -> str:
 
 
 def _dead_letter(
-    raw: RawRecord,
+    raw: RawValue,
     reason: str,
     detail: str,
     topic: str | None,

@@ -401,24 +401,37 @@ class AccountState:
         # Every field comes from the row, so ``__init__``'s empty samples are skipped: an
         # idle account's next event pays for this decoding.
         state = cls.__new__(cls)
-        state.org_id, state.first_ts, state.last_ts, state.n, state.created_at = row[:5]
-        state.gap_mean = row[5]
-        state.gap_var = row[6]
-        state.hours = _hours_from_text(row[7], int(state.last_ts // _HOUR))
-        state.categories = row[8]
-        state.n_json, state.n_cot, state.n_429, state.prompt_tokens, state.completion_tokens = row[
-            9
-        ]
+        (
+            state.org_id,
+            state.first_ts,
+            state.last_ts,
+            state.n,
+            state.created_at,
+            state.gap_mean,
+            state.gap_var,
+            hours,
+            state.categories,
+            counts,
+            kmv,
+            tokens,
+            reported,
+            snapshot,
+            alerted,
+            state.signature_hits,
+        ) = row
+        state.hours = _hours_from_text(hours, int(state.last_ts // _HOUR))
+        (state.n_json, state.n_cot, state.n_429, state.prompt_tokens, state.completion_tokens) = (
+            counts
+        )
         k = config.kmv_k
-        state.kmv_asn, state.kmv_ip24, state.kmv_tpl = (Kmv(k, _unb64(text)) for text in row[10])
+        state.kmv_asn, state.kmv_ip24, state.kmv_tpl = (Kmv(k, _unb64(text)) for text in kmv)
         state.tokens = {
             family.name: BottomK(family.cap, items)
-            for family, items in zip(config.token_families, row[11], strict=True)
+            for family, items in zip(config.token_families, tokens, strict=True)
         }
-        state.reported = _unb64(row[12])
-        state.pending_tokens, state.last_snap_n, state.last_snap_ts, state.reported_at = row[13]
-        state.alerted_severity, state.alert_revision, state.last_risk = row[14]
-        state.signature_hits = row[15]
+        state.reported = _unb64(reported)
+        state.pending_tokens, state.last_snap_n, state.last_snap_ts, state.reported_at = snapshot
+        state.alerted_severity, state.alert_revision, state.last_risk = alerted
         return state
 
 
