@@ -21,6 +21,7 @@ DEFAULT_MAX_RECORD_BYTES = 256 * 1024
 WRAPPER_PREFIX = "w-"
 """Template ids of prompts with a detected instruction wrapper around a payload."""
 
+
 @dataclass(frozen=True, slots=True)
 class TemplateConfig:
     """Knobs of template extraction (``streams.templates``); embedded in ``DetectorConfig``.

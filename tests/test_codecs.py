@@ -22,8 +22,8 @@ from streams.records import (
     Signature,
 )
 from streams.wire import codecs
+from streams.wire.checks import MAX_EXTRA_DEPTH
 from streams.wire.codecs import (
-    MAX_EXTRA_DEPTH,
     CodecError,
     decode_action,
     decode_alert,
@@ -33,6 +33,7 @@ from streams.wire.codecs import (
     decode_signature,
     encode,
 )
+from streams.wire.to_wire import REQUEST_FIELDS
 
 REASONS = {
     "malformed_json",
@@ -108,7 +109,7 @@ json_values = st.recursive(
     max_leaves=12,
 )
 extra_fields = st.dictionaries(
-    texts.filter(lambda key: key not in codecs._REQUEST_FIELDS), json_values, max_size=3
+    texts.filter(lambda key: key not in REQUEST_FIELDS), json_values, max_size=3
 )
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any, Final
 
@@ -41,13 +41,8 @@ import orjson
 from fastjsonschema import JsonSchemaValueException
 
 from streams.config import DEFAULT_MAX_PROMPT_BYTES, DEFAULT_MAX_RECORD_BYTES
-from streams.errors import CodecError, EncodeError
+from streams.errors import CodecError
 from streams.records import (
-    ACTION_VERSION,
-    ALERT_VERSION,
-    DEAD_LETTER_VERSION,
-    REQUEST_EVENT_VERSION,
-    SIGNATURE_VERSION,
     Action,
     Alert,
     DeadLetter,
@@ -57,18 +52,31 @@ from streams.records import (
     RequestEvent,
     Signature,
 )
-from streams.wire.schemas import compile_validator
-from streams.wire.timeparse import MAX_EPOCH, MIN_EPOCH, format_timestamp, parse_timestamp
+from streams.wire.checks import (
+    check_text_size,
+    describe_fault,
+    extra_fields,
+    load_object,
+    load_valid,
+    optional_timestamp,
+    schema_error,
+    wire_timestamp,
+)
+from streams.wire.schemas import (
+    ACTION_SCHEMA,
+    ALERT_SCHEMA,
+    DEAD_LETTER_SCHEMA,
+    REQUEST_EVENT_SCHEMA,
+    SIGNATURE_SCHEMA,
+    compile_validator,
+)
+from streams.wire.timeparse import MAX_EPOCH, MIN_EPOCH
+from streams.wire.to_wire import REQUEST_FIELDS, TO_WIRE
 
 # Defaults of the size limits; the detector's configuration passes its own values.
 MAX_DEAD_LETTER_ORIGINAL_BYTES: Final = 512 * 1024
 """Most original bytes a dead letter sent to Kafka keeps (``fit_dead_letter``)."""
 
-REQUEST_EVENT_SCHEMA: Final = f"request_event.v{REQUEST_EVENT_VERSION}"
-ALERT_SCHEMA: Final = f"alert.v{ALERT_VERSION}"
-ACTION_SCHEMA: Final = f"action.v{ACTION_VERSION}"
-SIGNATURE_SCHEMA: Final = f"signature.v{SIGNATURE_VERSION}"
-DEAD_LETTER_SCHEMA: Final = f"dead_letter.v{DEAD_LETTER_VERSION}"
 
 _validate_request = compile_validator(REQUEST_EVENT_SCHEMA)
 _validate_alert = compile_validator(ALERT_SCHEMA)
@@ -77,52 +85,6 @@ _validate_signature = compile_validator(SIGNATURE_SCHEMA)
 _validate_dead_letter = compile_validator(DEAD_LETTER_SCHEMA)
 
 _DUMP_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
-
-# Nesting allowed inside an unknown field: orjson writes at most ~250 levels, and an
-# event the detector accepted must be re-encodable (replay, dead letters, tools).
-MAX_EXTRA_DEPTH: Final = 64
-
-# Wire fields of a request event; any other key is kept in RequestEvent.extra.
-_REQUEST_FIELDS: Final = frozenset(
-    (
-        "schema",
-        "event_id",
-        "ts",
-        "account_id",
-        "org_id",
-        "api_key_id",
-        "ip",
-        "asn",
-        "country",
-        "user_agent",
-        "model",
-        "endpoint",
-        "prompt",
-        "system_prompt",
-        "prompt_fingerprint",
-        "prompt_tokens",
-        "completion_tokens",
-        "response_format",
-        "temperature",
-        "n",
-        "stream",
-        "status",
-        "latency_ms",
-        "account_created_at",
-        "payment_fingerprint",
-    )
-)
-
-_JSON_TYPE_NAMES: Final = {
-    dict: "object",
-    list: "array",
-    str: "string",
-    bool: "boolean",
-    int: "integer",
-    float: "number",
-    type(None): "null",
-}
-
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -137,144 +99,10 @@ def encode(record: RequestEvent | Alert | Action | Signature | DeadLetter) -> by
     values JSON cannot carry.
     """
     try:
-        to_wire = _TO_WIRE[type(record)]
+        to_wire = TO_WIRE[type(record)]
     except KeyError:
         raise TypeError(f"cannot encode {type(record).__name__}") from None
     return orjson.dumps(to_wire(record), option=_DUMP_OPTIONS)
-
-
-def _request_to_wire(event: RequestEvent) -> dict[str, Any]:
-    if event.extra and not event.extra.keys().isdisjoint(_REQUEST_FIELDS):
-        shadowed = sorted(event.extra.keys() & _REQUEST_FIELDS)
-        raise EncodeError(f"extra fields {shadowed} shadow request event fields")
-    wire: dict[str, Any] = {
-        **event.extra,
-        "schema": REQUEST_EVENT_SCHEMA,
-        "event_id": event.event_id,
-        "ts": format_timestamp(event.ts),
-        "account_id": event.account_id,
-        "org_id": event.org_id,
-        "api_key_id": event.api_key_id,
-        "ip": event.ip,
-        "asn": event.asn,
-        "country": event.country,
-        "user_agent": event.user_agent,
-        "model": event.model,
-        "endpoint": event.endpoint,
-        "prompt_tokens": event.prompt_tokens,
-        "completion_tokens": event.completion_tokens,
-        "response_format": event.response_format,
-        "temperature": event.temperature,
-        "n": event.n,
-        "stream": event.stream,
-        "status": event.status,
-        "latency_ms": event.latency_ms,
-        "account_created_at": (
-            None if event.account_created_at is None else format_timestamp(event.account_created_at)
-        ),
-        "payment_fingerprint": event.payment_fingerprint,
-    }
-    fingerprint = event.prompt_fingerprint
-    if fingerprint is None:
-        if event.prompt is None:
-            raise EncodeError(
-                f"request event {event.event_id!r} has neither prompt nor fingerprint"
-            )
-        wire["prompt"] = event.prompt
-        wire["system_prompt"] = event.system_prompt
-    else:
-        if event.prompt is not None or event.system_prompt is not None:
-            raise EncodeError(
-                f"request event {event.event_id!r} in privacy mode must not carry prompt text"
-            )
-        wire["prompt_fingerprint"] = {
-            "template_id": fingerprint.template_id,
-            "minhash": fingerprint.minhash,
-        }
-    return wire
-
-
-def _alert_to_wire(alert: Alert) -> dict[str, Any]:
-    evidence = alert.evidence
-    time_span = evidence.get("time_span")
-    if time_span is not None:
-        evidence = {
-            **evidence,
-            "time_span": {
-                **time_span,
-                "first": format_timestamp(time_span["first"]),
-                "last": format_timestamp(time_span["last"]),
-            },
-        }
-    return {
-        "schema": ALERT_SCHEMA,
-        "alert_id": alert.alert_id,
-        "revision": alert.revision,
-        "ts": format_timestamp(alert.ts),
-        "kind": alert.kind,
-        "severity": alert.severity,
-        "score": alert.score,
-        "accounts": alert.accounts,
-        "cluster_id": alert.cluster_id,
-        "evidence": evidence,
-        "signatures": alert.signatures,
-    }
-
-
-def _action_to_wire(action: Action) -> dict[str, Any]:
-    return {
-        "schema": ACTION_SCHEMA,
-        "action_id": action.action_id,
-        "ts": format_timestamp(action.ts),
-        "account_id": action.account_id,
-        "action": action.action,
-        "reason": action.reason,
-        "expires_at": format_timestamp(action.expires_at),
-        "alert_id": action.alert_id,
-    }
-
-
-def _signature_to_wire(signature: Signature) -> dict[str, Any]:
-    wire: dict[str, Any] = {
-        "schema": SIGNATURE_SCHEMA,
-        "signature_id": signature.signature_id,
-        "source": signature.source,
-        "confidence": signature.confidence,
-        "template_hashes": signature.template_hashes,
-        "prompt_patterns": signature.prompt_patterns,
-        "infrastructure": signature.infrastructure,
-        "behaviour": signature.behaviour,
-        "description": signature.description,
-        "deleted": signature.deleted,
-    }
-    # Written only when set, so signatures without a window keep their v1 bytes.
-    if signature.valid_from is not None:
-        wire["valid_from"] = format_timestamp(signature.valid_from)
-    if signature.valid_until is not None:
-        wire["valid_until"] = format_timestamp(signature.valid_until)
-    return wire
-
-
-def _dead_letter_to_wire(dead_letter: DeadLetter) -> dict[str, Any]:
-    return {
-        "schema": DEAD_LETTER_SCHEMA,
-        "reason": dead_letter.reason,
-        "detail": dead_letter.detail,
-        "original_b64": base64.b64encode(dead_letter.original).decode("ascii"),
-        "source_topic": dead_letter.source_topic,
-        "source_partition": dead_letter.source_partition,
-        "source_offset": dead_letter.source_offset,
-        "ts": None if dead_letter.ts is None else format_timestamp(dead_letter.ts),
-    }
-
-
-_TO_WIRE: Final[dict[type, Callable[[Any], dict[str, Any]]]] = {
-    RequestEvent: _request_to_wire,
-    Alert: _alert_to_wire,
-    Action: _action_to_wire,
-    Signature: _signature_to_wire,
-    DeadLetter: _dead_letter_to_wire,
-}
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -346,30 +174,30 @@ def decode_signature(
     the detector from loading the good ones.
     """
     try:
-        return _signature_from_wire(_load_valid(raw, _validate_signature, max_record_bytes))
+        return _signature_from_wire(load_valid(raw, _validate_signature, max_record_bytes))
     except CodecError as exc:
         return _dead_letter(raw, exc.reason, exc.detail, topic, partition, offset, timestamp)
     except Exception as exc:
         return _dead_letter(
-            raw, "internal_error", _describe_fault(exc), topic, partition, offset, timestamp
+            raw, "internal_error", describe_fault(exc), topic, partition, offset, timestamp
         )
 
 
 def decode_alert(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Alert:
     """An alert; raises ``CodecError`` for bytes that are not a valid alert v1."""
-    obj = _load_valid(raw, _validate_alert, max_record_bytes)
+    obj = load_valid(raw, _validate_alert, max_record_bytes)
     evidence = obj["evidence"]
     time_span = evidence.get("time_span")
     if time_span is not None:
         evidence["time_span"] = {
             **time_span,
-            "first": _timestamp("evidence.time_span.first", time_span["first"]),
-            "last": _timestamp("evidence.time_span.last", time_span["last"]),
+            "first": wire_timestamp("evidence.time_span.first", time_span["first"]),
+            "last": wire_timestamp("evidence.time_span.last", time_span["last"]),
         }
     return Alert(
         alert_id=obj["alert_id"],
         revision=int(obj["revision"]),
-        ts=_timestamp("ts", obj["ts"]),
+        ts=wire_timestamp("ts", obj["ts"]),
         kind=obj["kind"],
         severity=obj["severity"],
         score=float(obj["score"]),
@@ -382,14 +210,14 @@ def decode_alert(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BY
 
 def decode_action(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Action:
     """An action; raises ``CodecError`` for bytes that are not a valid action v1."""
-    obj = _load_valid(raw, _validate_action, max_record_bytes)
+    obj = load_valid(raw, _validate_action, max_record_bytes)
     return Action(
         action_id=obj["action_id"],
-        ts=_timestamp("ts", obj["ts"]),
+        ts=wire_timestamp("ts", obj["ts"]),
         account_id=obj["account_id"],
         action=obj["action"],
         reason=obj["reason"],
-        expires_at=_timestamp("expires_at", obj["expires_at"]),
+        expires_at=wire_timestamp("expires_at", obj["expires_at"]),
         alert_id=obj.get("alert_id"),
     )
 
@@ -419,7 +247,7 @@ def decode_dead_letter(raw: RawValue, *, max_record_bytes: int | None = None) ->
     There is no size limit by default: a dead letter is larger than the record
     it keeps, and refusing it would lose that record a second time.
     """
-    obj = _load_valid(raw, _validate_dead_letter, max_record_bytes)
+    obj = load_valid(raw, _validate_dead_letter, max_record_bytes)
     try:
         original = base64.b64decode(obj["original_b64"], validate=True)
     except binascii.Error as exc:
@@ -432,7 +260,7 @@ def decode_dead_letter(raw: RawValue, *, max_record_bytes: int | None = None) ->
         source_topic=obj["source_topic"],
         source_partition=obj["source_partition"],
         source_offset=obj["source_offset"],
-        ts=None if ts is None else _timestamp("ts", ts),
+        ts=None if ts is None else wire_timestamp("ts", ts),
     )
 
 
@@ -454,14 +282,12 @@ def _request_or_dead_letter(
         return _dead_letter(raw, exc.reason, exc.detail, topic, partition, offset, timestamp)
     except Exception as exc:
         return _dead_letter(
-            raw, "internal_error", _describe_fault(exc), topic, partition, offset, timestamp
+            raw, "internal_error", describe_fault(exc), topic, partition, offset, timestamp
         )
 
 
-def _request_from_wire(
-    raw: RawValue, max_prompt_bytes: int, max_record_bytes: int
-) -> RequestEvent:
-    obj = _load_object(raw, max_record_bytes)
+def _request_from_wire(raw: RawValue, max_prompt_bytes: int, max_record_bytes: int) -> RequestEvent:
+    obj = load_object(raw, max_record_bytes)
     # The schema states the prompt/fingerprint rule too; checking it first gives
     # a precise detail instead of a failed if/then/else.
     if "prompt_fingerprint" in obj:
@@ -481,19 +307,19 @@ def _request_from_wire(
     try:
         _validate_request(obj)
     except JsonSchemaValueException as exc:
-        raise _schema_error(exc) from None
+        raise schema_error(exc) from None
     prompt = obj.get("prompt")
     system_prompt = obj.get("system_prompt")
     if prompt is not None:
-        _check_text_size("prompt", prompt, max_prompt_bytes)
+        check_text_size("prompt", prompt, max_prompt_bytes)
         if system_prompt is not None:
-            _check_text_size("system_prompt", system_prompt, max_prompt_bytes)
+            check_text_size("system_prompt", system_prompt, max_prompt_bytes)
     created = obj.get("account_created_at")
     fingerprint = obj.get("prompt_fingerprint")
-    extra_keys = obj.keys() - _REQUEST_FIELDS
+    extra_keys = obj.keys() - REQUEST_FIELDS
     return RequestEvent(
         event_id=obj["event_id"],
-        ts=_timestamp("ts", obj["ts"]),
+        ts=wire_timestamp("ts", obj["ts"]),
         account_id=obj["account_id"],
         org_id=obj["org_id"],
         api_key_id=obj["api_key_id"],
@@ -513,7 +339,9 @@ def _request_from_wire(
         stream=obj["stream"],
         status=int(obj["status"]),
         latency_ms=float(obj["latency_ms"]),
-        account_created_at=None if created is None else _timestamp("account_created_at", created),
+        account_created_at=(
+            None if created is None else wire_timestamp("account_created_at", created)
+        ),
         payment_fingerprint=obj.get("payment_fingerprint"),
         prompt_fingerprint=(
             None
@@ -523,34 +351,8 @@ def _request_from_wire(
                 minhash=tuple(map(int, fingerprint["minhash"])),
             )
         ),
-        extra=_extra_fields(obj, extra_keys) if extra_keys else {},
+        extra=extra_fields(obj, extra_keys) if extra_keys else {},
     )
-
-
-def _extra_fields(obj: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-    extra = {key: obj[key] for key in keys}
-    for key, value in extra.items():
-        if _nesting_exceeds(value, MAX_EXTRA_DEPTH):
-            raise CodecError(
-                "invalid_value", f"field {key!r} nests deeper than {MAX_EXTRA_DEPTH} levels"
-            )
-    return extra
-
-
-def _nesting_exceeds(value: object, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels deep in ``value``."""
-    if type(value) is not dict and type(value) is not list:
-        return False
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        container, depth = pending.pop()
-        if depth > limit:
-            return True
-        children = container.values() if type(container) is dict else container
-        pending.extend(
-            (child, depth + 1) for child in children if type(child) is dict or type(child) is list
-        )
-    return False
 
 
 def _signature_from_wire(obj: dict[str, Any]) -> Signature:
@@ -566,112 +368,9 @@ def _signature_from_wire(obj: dict[str, Any]) -> Signature:
         behaviour={name: float(value) for name, value in obj.get("behaviour", {}).items()},
         description=obj.get("description", ""),
         deleted=obj.get("deleted", False),
-        valid_from=_optional_timestamp(obj, "valid_from"),
-        valid_until=_optional_timestamp(obj, "valid_until"),
+        valid_from=optional_timestamp(obj, "valid_from"),
+        valid_until=optional_timestamp(obj, "valid_until"),
     )
-
-
-def _optional_timestamp(obj: dict[str, Any], field: str) -> float | None:
-    text = obj.get(field)
-    return None if text is None else _timestamp(field, text)
-
-
-def _load_object(raw: RawValue, max_record_bytes: int | None) -> dict[str, Any]:
-    if max_record_bytes is not None and len(raw) > max_record_bytes:
-        raise CodecError(
-            "oversized_record", f"record is {len(raw)} bytes; limit is {max_record_bytes}"
-        )
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        # Tell encoding problems apart from syntax problems: the fix differs.
-        try:
-            bytes(raw).decode("utf-8")
-        except UnicodeDecodeError as utf8_exc:
-            raise CodecError(
-                "invalid_utf8", f"byte {utf8_exc.start} is not valid UTF-8: {utf8_exc.reason}"
-            ) from None
-        raise CodecError("malformed_json", str(exc)) from None
-    if type(obj) is not dict:
-        raise CodecError(
-            "not_an_object", f"top-level JSON value is {_json_type(obj)}, expected object"
-        )
-    return obj
-
-
-def _load_valid(
-    raw: RawValue, validate: Callable[[Any], Any], max_record_bytes: int | None
-) -> dict[str, Any]:
-    obj = _load_object(raw, max_record_bytes)
-    try:
-        validate(obj)
-    except JsonSchemaValueException as exc:
-        raise _schema_error(exc) from None
-    return obj
-
-
-def _timestamp(field: str, text: str) -> float:
-    try:
-        return parse_timestamp(text)
-    except ValueError as exc:
-        raise CodecError("bad_timestamp", f"field {field!r}: {exc}") from None
-
-
-def _check_text_size(field: str, text: str, limit: int) -> None:
-    # isascii() is O(1) in CPython and 4 bytes per character bound UTF-8, so
-    # most texts are sized without encoding them.
-    if text.isascii() or len(text) * 4 <= limit:
-        size = len(text)
-        if size <= limit:
-            return
-    else:
-        size = len(text.encode())
-        if size <= limit:
-            return
-    raise CodecError("oversized_prompt", f"field {field!r} is {size} bytes; limit is {limit}")
-
-
-def _schema_error(exc: JsonSchemaValueException) -> CodecError:
-    """Turn the first schema violation into a reason code and a detail naming the field."""
-    path = exc.name.removeprefix("data").removeprefix(".")
-    rule = exc.rule
-    definition = exc.rule_definition
-    value = exc.value
-    if rule == "required":
-        missing = next(key for key in definition if key not in value)
-        return CodecError("missing_field", f"missing required field {_join(path, missing)!r}")
-    subject = f"field {path!r}" if path else "record"
-    if rule == "type":
-        expected = " or ".join(definition) if isinstance(definition, list) else definition
-        return CodecError("wrong_type", f"{subject} must be {expected}, got {_json_type(value)}")
-    if rule == "format" and definition == "date-time":
-        return CodecError(
-            "bad_timestamp", f"{subject}: {_preview(value)} is not an RFC 3339 date-time"
-        )
-    if rule == "const" and path == "schema":
-        return CodecError(
-            "invalid_value",
-            f"unsupported schema {_preview(value)}; this decoder reads {definition!r}",
-        )
-    requirement = exc.message.removeprefix(exc.name).strip()
-    return CodecError("invalid_value", f"{subject} {requirement}, got {_preview(value)}")
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
-def _json_type(value: object) -> str:
-    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
-
-
-def _preview(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else f"{text[:77]}..."
-
-
-def _describe_fault(exc: Exception) -> str:
-    return f"decoder fault {type(exc).__name__}: {exc}"
 
 
 def _dead_letter(

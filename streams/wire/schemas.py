@@ -14,15 +14,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import fastjsonschema
 import orjson
 
+from streams.records import (
+    ACTION_VERSION,
+    ALERT_VERSION,
+    DEAD_LETTER_VERSION,
+    REQUEST_EVENT_VERSION,
+    SIGNATURE_VERSION,
+)
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
-# Wire name ("<record type>.v<version>") of every record type, by record type.
-SCHEMA_NAMES = ("request_event.v1", "alert.v1", "action.v1", "signature.v1", "dead_letter.v1")
+# Wire name ("<record type>.v<version>") of every record type: the ``schema`` field it carries.
+REQUEST_EVENT_SCHEMA: Final = f"request_event.v{REQUEST_EVENT_VERSION}"
+ALERT_SCHEMA: Final = f"alert.v{ALERT_VERSION}"
+ACTION_SCHEMA: Final = f"action.v{ACTION_VERSION}"
+SIGNATURE_SCHEMA: Final = f"signature.v{SIGNATURE_VERSION}"
+DEAD_LETTER_SCHEMA: Final = f"dead_letter.v{DEAD_LETTER_VERSION}"
+SCHEMA_NAMES = (
+    REQUEST_EVENT_SCHEMA,
+    ALERT_SCHEMA,
+    ACTION_SCHEMA,
+    SIGNATURE_SCHEMA,
+    DEAD_LETTER_SCHEMA,
+)
 
 Validator = Callable[[Any], Any]
 
