@@ -30,8 +30,9 @@ from streams.stages.clustering import ClusterStage
 from streams.stages.profile.account import AccountState
 from streams.stages.profile.profiler import AccountProfiler, feature_baselines
 from streams.stages.signatures import SignatureBook, SignatureStage
-from streams.stages.similarity import SimilarityStage, TokenFrequencyStage
+from streams.stages.similarity import SimilarityStage
 from streams.stages.template_campaigns import TemplateStage
+from streams.stages.token_frequency import TokenFrequencyStage
 from streams.templates.extractor import TemplateExtractor, TemplateMatch
 
 SNAPSHOT_VERSION = 1

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from streams.config import DetectorConfig
 from streams.messages import AccountSnapshot
 from streams.sketches.minhash import MinHasher, band_keys, jaccard_estimate
-from streams.stages.similarity import SimilarityStage, TokenFrequencyStage
+from streams.stages.similarity import SimilarityStage
+from streams.stages.token_frequency import TokenFrequencyStage
 
 CONFIG = DetectorConfig()
 T0 = 1_767_225_600.0
