@@ -1,14 +1,12 @@
-"""Cross-account similarity: token surprise, LSH candidate keys and pair scoring.
+"""Cross-account similarity: LSH candidate keys and pair scoring.
 
-It works with ``streams.stages.token_frequency``, which weighs a snapshot's tokens by their
-surprise and picks its candidate keys:
-
-* ``SimilarityStage`` (key = candidate key): a bounded bucket of the most
-  recent member accounts per key.  A new snapshot is compared only with the
-  members of its buckets (sub-quadratic), and a pair of accounts from
-  different orgs becomes a ``CandidatePair`` when the surprise of what they
-  share, blended with the cosine of their behaviour vectors, passes the
-  threshold.  Same-org pairs are never compared: an org is one customer.
+``SimilarityStage`` (key = candidate key) keeps a bounded bucket of the most recent member
+accounts per key; the keys and the surprise weights of a snapshot's tokens come from
+``streams.stages.token_frequency``.  A new snapshot is compared only with the members of its
+buckets (sub-quadratic), and a pair of accounts from different orgs becomes a
+``CandidatePair`` when the surprise of what they share, blended with the cosine of their
+behaviour vectors, passes the threshold.  Same-org pairs are never compared: an org is one
+customer.
 """
 
 from __future__ import annotations
