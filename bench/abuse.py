@@ -18,18 +18,14 @@ import argparse
 import json
 import platform
 import resource
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 from streams.config import DetectorConfig, TemplateStatsConfig
 from streams.detector import Detector
 from streams.records import Alert
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from abuse_traffic import flood
-from core_traffic import generate
+from tests.support.abuse_traffic import flood
+from tests.support.core_traffic import generate
 
 UNCAPPED = 10**9
 

@@ -43,11 +43,11 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+from bench.common import emit, simulated_events, timed, to_privacy_mode
+from bench.profile_top import top_functions
 
-from bench.common import emit, simulated_events, timed, to_privacy_mode  # noqa: E402
-from bench.profile_top import top_functions  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
+
 
 
 def metric(text: str, name: str) -> float:
@@ -88,8 +88,8 @@ def start_worker(dep, app_id: str, name: str) -> subprocess.Popen:
     The test harness shortens checkpoint, watermark and idle-flush intervals so that tests
     finish quickly; a benchmark must measure what a deployment runs.
     """
-    from service.harness import REPO as HARNESS_REPO
-    from service.harness import free_port
+    from tests.service.harness import REPO as HARNESS_REPO
+    from tests.service.harness import free_port
 
     env = {
         **os.environ,
@@ -386,11 +386,10 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from service.harness import Deployment
-
     from agents.kafka_clients import make_admin
     from agents.settings import get_settings
     from streams.wire.codecs import encode
+    from tests.service.harness import Deployment
 
     os.environ["DISTILLWATCH_SERVICE__BATCH_MAX"] = str(args.batch_max)
     bootstrap = get_settings().bootstrap_servers

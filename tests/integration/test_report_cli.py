@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from core_traffic import generate
 
 from agents import report_cli
 from agents.cli import build_parser
@@ -11,6 +10,7 @@ from agents.kafka_clients import make_producer
 from agents.replay import replay_records
 from agents.topic_reader import read_records
 from streams.wire.codecs import encode
+from tests.support.core_traffic import generate
 
 pytestmark = pytest.mark.kafka
 

@@ -287,10 +287,9 @@ def test_the_stream_worker_runs_over_scram_and_never_logs_the_secret(sasl, tmp_p
     checkpoint and signature readers all authenticated; none of what it wrote or logged holds
     the password.
     """
-    from core_traffic import generate
-    from service.harness import MALFORMED, Deployment
-
     from streams.wire.codecs import decode_alert
+    from tests.service.harness import MALFORMED, Deployment
+    from tests.support.core_traffic import generate
 
     bootstrap, security = sasl
     password = security.sasl_password.get_secret_value()

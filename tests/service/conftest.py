@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from core_traffic import generate
-from service.harness import Deployment
+
+from tests.service.harness import Deployment
+from tests.support.core_traffic import generate
 
 
 @pytest.fixture(scope="session")

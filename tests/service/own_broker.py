@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.harness import REPO, free_port
+from tests.service.harness import REPO, free_port
 
 KAFKACTL = REPO / "infra" / "kafka" / "kafkactl"
 

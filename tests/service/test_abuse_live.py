@@ -11,11 +11,11 @@ import re
 from dataclasses import replace
 
 import pytest
-from abuse_traffic import flood
-from service.harness import REQUEST_PARTITIONS, reference, scrape
-from service.test_service import alert_records, assert_same_as_replay
 
 from streams.config import DetectorConfig, TemplateStatsConfig
+from tests.service.harness import REQUEST_PARTITIONS, reference, scrape
+from tests.service.test_service import alert_records, assert_same_as_replay
+from tests.support.abuse_traffic import flood
 
 pytestmark = [pytest.mark.service, pytest.mark.faults]
 

@@ -15,14 +15,14 @@ import time
 from dataclasses import replace
 
 import pytest
-from service.harness import REQUEST_PARTITIONS, Deployment, reference, scrape
-from service.own_broker import own_broker
-from service.test_service import DEADLINE, alert_records, assert_same_as_replay
 
 from agents.kafka_clients import make_admin
 from agents.settings import KafkaSecurity
 from streams.config import DetectorConfig
 from streams.wire.codecs import decode_alert, decode_dead_letter
+from tests.service.harness import REQUEST_PARTITIONS, Deployment, reference, scrape
+from tests.service.own_broker import own_broker
+from tests.service.test_service import DEADLINE, alert_records, assert_same_as_replay
 
 pytestmark = [pytest.mark.service, pytest.mark.faults]
 

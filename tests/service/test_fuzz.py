@@ -13,12 +13,12 @@ from collections import Counter
 
 import pytest
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
-from service.harness import REQUEST_PARTITIONS, reference, scrape
-from service.hostile import HUGE_PROMPT_BYTES, hostile_corpus
-from service.test_service import alert_records, assert_same_as_replay
 
 from agents.ordering import partition_for
 from streams.wire.codecs import MAX_DEAD_LETTER_ORIGINAL_BYTES, decode_dead_letter
+from tests.service.harness import REQUEST_PARTITIONS, reference, scrape
+from tests.service.hostile import HUGE_PROMPT_BYTES, hostile_corpus
+from tests.service.test_service import alert_records, assert_same_as_replay
 
 pytestmark = [pytest.mark.service, pytest.mark.fuzz]
 

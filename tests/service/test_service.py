@@ -12,9 +12,9 @@ import urllib.request
 from collections import defaultdict
 
 import pytest
-from service.harness import MALFORMED, reference_alerts, split
 
 from streams.wire.codecs import decode_alert, decode_dead_letter
+from tests.service.harness import MALFORMED, reference_alerts, split
 
 pytestmark = pytest.mark.service
 

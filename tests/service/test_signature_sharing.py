@@ -16,14 +16,14 @@ import sys
 
 import orjson
 import pytest
-from core_traffic import DAY, generate
-from service.harness import REPO, Deployment
-from test_signature_learning import confirmed, final_alerts, relabel
-from test_signatures_live import _wait_for_log
 
 from agents.kafka_clients import make_producer
 from streams.detector import Detector
 from streams.wire.codecs import decode_alert, encode
+from tests.service.harness import REPO, Deployment
+from tests.service.test_signatures_live import _wait_for_log
+from tests.streams.soc.test_learning import confirmed, final_alerts, relabel
+from tests.support.core_traffic import DAY, generate
 
 pytestmark = pytest.mark.service
 

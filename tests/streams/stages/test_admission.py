@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from core_traffic import generate
 
 from agents.account_stage import AccountStage, StageOutput
 from agents.replay import replay_records
@@ -19,6 +18,7 @@ from streams.wire.codecs import (
     encode,
     fit_dead_letter,
 )
+from tests.support.core_traffic import generate
 
 CONFIG = DetectorConfig(max_lateness_s=60.0, max_future_s=30.0, dedup_max_ids=4)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from core_traffic import generate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +14,7 @@ from streams.records import PromptFingerprint
 from streams.sketches.minhash import MinHasher, combine_ngrams
 from streams.templates.extractor import TemplateExtractor
 from streams.wire.fingerprint import prompt_fingerprint, prompt_fingerprints
+from tests.support.core_traffic import generate
 
 PROMPTS = [
     ("Solve the following problem step by step and return JSON: what is 17 * 23?", None),

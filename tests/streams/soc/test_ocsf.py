@@ -18,14 +18,14 @@ from typing import Any
 
 import orjson
 import pytest
-from core_traffic import generate
 
 from streams.detector import Detector
 from streams.records import Alert
 from streams.soc.ocsf import CLASS_UID, OCSF_VERSION, detection_finding
 from streams.wire.timeparse import format_timestamp
+from tests.support.core_traffic import generate
 
-OCSF = Path(__file__).resolve().parents[1] / "schemas" / "vendor" / "ocsf"
+OCSF = Path(__file__).resolve().parents[3] / "schemas" / "vendor" / "ocsf"
 SCALARS = {
     "integer_t": int,
     "long_t": int,

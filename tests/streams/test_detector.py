@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from core_traffic import generate
 
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import Action, Alert
 from streams.wire.codecs import decode_alert, encode
+from tests.support.core_traffic import generate
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ simulator), whose populations each carry one trait the core must judge right.
 from __future__ import annotations
 
 import pytest
-from core_traffic import generate
 
 from streams.detector import Detector
 from streams.records import Action, Alert
+from tests.support.core_traffic import generate
 
 
 @pytest.fixture(scope="module")

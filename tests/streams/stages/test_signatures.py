@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from test_profile import T0, event
 
 from streams.detector import Detector
 from streams.records import Action, Alert, Signature
+from tests.streams.stages.test_profile import T0, event
 
 WRAPPED = (
     "Solve the following problem step by step and return JSON with fields reasoning, answer:\n\n"

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from abuse_traffic import flood
-from core_traffic import generate
 
 from streams.config import DetectorConfig, TemplateStatsConfig
 from streams.detector import Detector
 from streams.records import Alert
 from streams.stages.template_stats import TemplateStats
 from streams.templates.extractor import TemplateMatch
+from tests.support.abuse_traffic import flood
+from tests.support.core_traffic import generate
 
 MAX_ACCOUNTS = 300
 MAX_TEMPLATES = 200

@@ -12,13 +12,13 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from core_traffic import DAY, Traffic, generate
 
 from streams.detector import Detector
 from streams.records import Alert
 from streams.soc.learning import signature_from_cluster
 from streams.soc.stix import bundle_bytes, bundle_to_signatures, signatures_to_bundle
 from streams.wire.codecs import encode
+from tests.support.core_traffic import DAY, Traffic, generate
 
 
 def relabel(traffic: Traffic, prefix: str, shift: float) -> tuple[list, dict[str, str]]:

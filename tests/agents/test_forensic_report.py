@@ -5,7 +5,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from core_traffic import generate
 
 from agents.demo import _forensic_reports
 from agents.replay import replay_records
@@ -14,6 +13,7 @@ from agents.report_cli import alert_revisions, forensic_report
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.wire.codecs import encode
+from tests.support.core_traffic import generate
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Generators of labelled traffic shared by the tests and the benchmarks."""
