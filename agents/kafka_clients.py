@@ -2,8 +2,9 @@
 
 Building each client in one module is what guarantees that authentication and encryption
 (``Settings.kafka``) reach all of them: Faust's aiokafka clients and every confluent-kafka
-admin, producer and consumer (tests/test_kafka_clients.py fails if any other module constructs
-a client itself).  A factory called without ``security`` uses this process's settings.
+admin, producer and consumer (tests/agents/test_kafka_clients.py fails if any other module
+constructs a client itself).  A factory called without ``security`` uses this process's
+settings.
 
 One place also decides producer partitioning: ``murmur2_random`` hashes keys like the Java
 clients and Faust, so an account's events land on the partition whose worker holds that

@@ -6,7 +6,7 @@ and in a wheel that ships ``schemas/`` next to ``streams/`` in site-packages.
 
 fastjsonschema generates draft-07 code even for draft 2020-12 documents, so the
 schemas restrict themselves to keywords whose meaning is the same in both
-drafts (``tests/test_schemas.py`` enforces this); a 2020-12-only keyword would
+drafts (``tests/streams/wire/test_schemas.py`` enforces this); a 2020-12-only keyword would
 otherwise be ignored without a warning.
 """
 

@@ -3,7 +3,7 @@
 The local broker (infra/kafka) is the reference: the compose file must run the same Kafka
 version, expose the same client port and carry the same broker settings, and its services must
 apply the same topic declarations the local tooling applies (infra/topics.toml, whose
-contents tests/test_topics_file.py checks against the topic names of the settings).
+contents tests/agents/test_topics_file.py checks against the topic names of the settings).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """End to end, in process: coordinated campaigns hidden in ordinary traffic.
 
-Uses the small hand-written generator in ``core_traffic`` (not the project's
+Uses the small hand-written generator in ``tests.support.core_traffic`` (not the project's
 simulator), whose populations each carry one trait the core must judge right.
 """
 
