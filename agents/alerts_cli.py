@@ -52,7 +52,7 @@ def table_header() -> str:
 
 
 def table_row(alert: Alert) -> str:
-    from streams.wire.timeparse import format_timestamp
+    from streams.timeparse import format_timestamp
 
     return (
         f"{format_timestamp(alert.ts)[:19]:<20} {alert.severity:<8} {alert.kind:<19} "
@@ -78,8 +78,8 @@ def run(args: argparse.Namespace, out: IO[bytes] | None = None) -> int:
 
     from agents.settings import get_settings
     from agents.topic_reader import read_records
+    from streams.timeparse import parse_timestamp
     from streams.wire.codecs import CodecError, decode_alert
-    from streams.wire.timeparse import parse_timestamp
 
     settings = get_settings()
     out = out or sys.stdout.buffer

@@ -118,7 +118,7 @@ def _table(alerts: list[Any], labels: dict[str, Any], status: str) -> Any:
     from rich.table import Table
 
     from agents.report import latest_revisions
-    from streams.wire.timeparse import format_timestamp
+    from streams.timeparse import format_timestamp
 
     latest, _ = latest_revisions(alerts)
     truth = labels["accounts"]

@@ -265,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
 
     from agents.settings import get_settings
     from streams.detector import Detector
-    from streams.wire.timeparse import parse_timestamp
+    from streams.timeparse import parse_timestamp
 
     settings = get_settings()
     if args.input is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from streams.records import Alert, RequestEvent
 from streams.simulation.evaluation import HEADLINE_KEYS
-from streams.wire.timeparse import format_timestamp
+from streams.timeparse import format_timestamp
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}

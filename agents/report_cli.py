@@ -69,8 +69,8 @@ def forensic_report(
     from agents.replay import replay_records
     from agents.report import member_activity, render_forensic_html
     from streams.records import DeadLetter
+    from streams.timeparse import format_timestamp
     from streams.wire.codecs import decode_requests
-    from streams.wire.timeparse import format_timestamp
 
     span = alert.evidence.get("time_span") or {}
     first = span.get("first", alert.ts)

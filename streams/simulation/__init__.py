@@ -15,8 +15,10 @@ from typing import Any
 from streams.errors import SimulationError
 from streams.records import RequestEvent
 from streams.simulation import populations as pop
+from streams.simulation.campaigns import CAMPAIGN_KINDS, campaign
 from streams.simulation.scenarios import SCENARIOS, CampaignPlan, Scenario
-from streams.wire.timeparse import format_timestamp, parse_timestamp
+from streams.simulation.world import Simulated, World
+from streams.timeparse import format_timestamp, parse_timestamp
 
 __all__ = ["SCENARIOS", "CampaignPlan", "Scenario", "Simulation", "simulate"]
 
@@ -43,7 +45,7 @@ def simulate(
     if not length_h > 0:
         raise SimulationError(f"hours must be positive, got {length_h!r}")
     start = parse_timestamp(scenario.start)
-    world = pop.World(seed=seed, start=start, end=start + length_h * 3600.0)
+    world = World(seed=seed, start=start, end=start + length_h * 3600.0)
 
     # Every sampled person calls at least once, so a shortened window samples fewer people
     # (in proportion) rather than packing a whole day's users into a few minutes.
@@ -52,7 +54,7 @@ def simulate(
     def people(count: int) -> int:
         return max(1, round(count * scale)) if count else 0
 
-    groups: list[list[pop.Simulated]] = [
+    groups: list[list[Simulated]] = [
         pop.ordinary_users(world, people(scenario.ordinary_users)),
         pop.ide_developers(world, people(scenario.ide_developers)),
         pop.chat_backends(world, scenario.chat_apps),
@@ -66,11 +68,11 @@ def simulate(
     for plan in scenario.campaigns:
         # The ramp never outlasts half of what is left of the window.
         ramp = min(plan.ramp_s, 0.5 * (1.0 - plan.start_frac) * world.duration)
-        members = pop.campaign(world, plan.cid, plan.kind, plan.accounts, plan.start_frac, ramp)
+        members = campaign(world, plan.cid, plan.kind, plan.accounts, plan.start_frac, ramp)
         groups.append(members)
         campaigns[plan.cid] = {
             "start": format_timestamp(world.start + plan.start_frac * world.duration),
-            "tactics": list(pop.CAMPAIGN_KINDS[plan.kind].tactics),
+            "tactics": list(CAMPAIGN_KINDS[plan.kind].tactics),
             "accounts": sum(1 for m in members if m.events),
         }
 

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from streams.records import Alert
+from streams.timeparse import parse_timestamp
 from streams.wire.codecs import CodecError, decode_alert
-from streams.wire.timeparse import parse_timestamp
 
 ATTACK = "attack"
 BENIGN = "benign"

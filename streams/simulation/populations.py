@@ -8,13 +8,11 @@ shift when another population changes size.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 from streams.errors import SimulationError
-from streams.records import RequestEvent, ResponseFormat
-from streams.simulation import harvest, products
+from streams.records import ResponseFormat
+from streams.simulation import products
 from streams.simulation.network import (
     COUNTRIES,
     IDE_PLUGINS,
@@ -27,7 +25,6 @@ from streams.simulation.network import (
     home_address,
     ide_user_agent,
     pick_country,
-    proxy_pool,
     sdk_user_agent,
 )
 from streams.simulation.prompts import (
@@ -49,107 +46,24 @@ from streams.simulation.traffic import (
     OFFICE_DAY,
     RPM_ESTABLISHED,
     RPM_HIGH_VOLUME,
-    Account,
     Client,
     mean_activity,
     poisson,
     poisson_times,
-    rate_limit_for,
     sample_time,
 )
-
-DAY = 86400.0
-HELPFUL = "You are a helpful assistant."
-
-
-@dataclass
-class World:
-    """The scenario window plus seeded sources of randomness and unique ids."""
-
-    seed: int
-    start: float
-    end: float
-    _ids: random.Random = field(init=False)
-    _used: set[str] = field(init=False, default_factory=set)
-
-    def __post_init__(self) -> None:
-        self._ids = random.Random(f"{self.seed}/ids")
-
-    def rng(self, *parts: object) -> random.Random:
-        """An independent generator for one named part of the scenario."""
-        return random.Random("/".join(map(str, (self.seed, *parts))))
-
-    def new_id(self, prefix: str, bits: int = 48) -> str:
-        """A fresh random id (collisions are drawn again, so ids are unique in a scenario)."""
-        while True:
-            value = f"{prefix}_{self._ids.getrandbits(bits):0{bits // 4}x}"
-            if value not in self._used:
-                self._used.add(value)
-                return value
-
-    @property
-    def duration(self) -> float:
-        return self.end - self.start
-
-
-@dataclass(frozen=True, slots=True)
-class Simulated:
-    """One account's traffic and its ground-truth label."""
-
-    account_id: str
-    label: dict[str, Any]
-    events: list[RequestEvent]
-
-
-def _label(kind: str, population: str, tactic: str, campaign: str | None = None) -> dict[str, Any]:
-    return {"label": kind, "population": population, "campaign": campaign, "tactic": tactic}
-
-
-def _established(
-    rng: random.Random, world: World, min_days: float = 60, max_days: float = 1500
-) -> float:
-    return world.start - (min_days + (max_days - min_days) * rng.random() ** 1.4) * DAY
-
-
-def _user_created_at(rng: random.Random, world: World) -> float:
-    """Ordinary sign-ups span years; a few per cent joined in the last two weeks."""
-    if rng.random() < 0.04:
-        return world.start - rng.uniform(0.5, 14) * DAY
-    return _established(rng, world, 14, 1700)
-
-
-def _utc_offset(rng: random.Random, country: str) -> float:
-    base = COUNTRIES[country][0]
-    if country in ("US", "CA", "AU", "BR"):
-        return base + rng.choice((-2, -1, 0, 1))
-    return base
-
-
-def _account(
-    world: World,
-    rng: random.Random,
-    created_at: float,
-    paid: bool,
-    *,
-    rpm: int | None = None,
-    org_id: str | None = None,
-    payment: str | None = None,
-    keys: int = 1,
-) -> Account:
-    payment = payment if payment is not None else (world.new_id("pm", 64) if paid else None)
-    return Account(
-        account_id=world.new_id("acct"),
-        org_id=org_id or world.new_id("org"),
-        api_key_ids=tuple(world.new_id("key") for _ in range(keys)),
-        created_at=round(created_at, 3),
-        payment_fingerprint=payment,
-        rpm_limit=rpm or rate_limit_for(created_at, payment is not None, world.start),
-    )
-
-
-def _lognormal_median(rng: random.Random, median: float, sigma: float) -> float:
-    return median * rng.lognormvariate(0.0, sigma)
-
+from streams.simulation.world import (
+    DAY,
+    HELPFUL,
+    Simulated,
+    World,
+    account_label,
+    established,
+    lognormal_median,
+    new_account,
+    user_created_at,
+    utc_offset,
+)
 
 # --- benign ------------------------------------------------------------------------------
 
@@ -165,7 +79,7 @@ def ordinary_users(world: World, count: int) -> list[Simulated]:
     for i in range(count):
         rng = world.rng("user", i)
         country = pick_country(rng, weights)
-        tz = _utc_offset(rng, country)
+        tz = utc_offset(rng, country)
         style = sample_style(rng, country)
         web = rng.random() < 0.55
         addresses = [home_address(rng, country)]
@@ -181,12 +95,12 @@ def ordinary_users(world: World, count: int) -> list[Simulated]:
             agents = [sdk_user_agent(rng)]
             if rng.random() < 0.2:
                 agents.append(sdk_user_agent(rng, rng.choice(("curl", "requests"))))
-        created = _user_created_at(rng, world)
+        created = user_created_at(rng, world)
         if rng.random() < 0.1:
             org, payment = rng.choice(teams)
-            account = _account(world, rng, created, True, org_id=org, payment=payment)
+            account = new_account(world, rng, created, True, org_id=org, payment=payment)
         else:
-            account = _account(
+            account = new_account(
                 world,
                 rng,
                 created,
@@ -242,14 +156,14 @@ def ordinary_users(world: World, count: int) -> list[Simulated]:
                 t += (
                     rng.uniform(20, 90)
                     if status == 429
-                    else last.latency_ms / 1000 + _lognormal_median(rng, 35 if web else 25, 0.9)
+                    else last.latency_ms / 1000 + lognormal_median(rng, 35 if web else 25, 0.9)
                 )
                 if t >= world.end:
                     break
         out.append(
             Simulated(
                 account.account_id,
-                _label("benign", "ordinary_user", "web_app" if web else "sdk"),
+                account_label("benign", "ordinary_user", "web_app" if web else "sdk"),
                 client.events,
             )
         )
@@ -313,12 +227,12 @@ def ide_developers(world: World, count: int) -> list[Simulated]:
     for i in range(count):
         rng = world.rng("ide", i)
         country = pick_country(rng)
-        tz = _utc_offset(rng, country)
+        tz = utc_offset(rng, country)
         plugin = rng.choices(range(len(IDE_PLUGINS)), (6, 3, 1))[0]
         agent = ide_user_agent(rng, plugin)
         _, system, temperature = IDE_PLUGINS[plugin]
         style = sample_style(rng, country, "coder")
-        account = _account(world, rng, _established(rng, world, 30), True)
+        account = new_account(world, rng, established(rng, world, 30), True)
         client = Client(account, rng)
         addresses = [home_address(rng, country)]
         model = rng.choice((MODEL_PRO, MODEL_PRO, MODEL_STANDARD))
@@ -340,12 +254,14 @@ def ide_developers(world: World, count: int) -> list[Simulated]:
                     stream=True,
                     context_tokens=rng.randint(200, 3000),
                 )
-                t += rng.uniform(20, 60) if status == 429 else _lognormal_median(rng, 45, 0.9)
+                t += rng.uniform(20, 60) if status == 429 else lognormal_median(rng, 45, 0.9)
                 if t >= world.end:
                     break
         out.append(
             Simulated(
-                account.account_id, _label("benign", "ide_developer", "ide_plugin"), client.events
+                account.account_id,
+                account_label("benign", "ide_developer", "ide_plugin"),
+                client.events,
             )
         )
     return out
@@ -375,13 +291,13 @@ def chat_backends(world: World, apps: tuple[str, ...]) -> list[Simulated]:
         rate, tz, model, family, hosts = _APP_TRAFFIC[app]
         addresses = cloud_addresses(rng, hosts)
         agent = sdk_user_agent(rng, family)
-        account = _account(
-            world, rng, _established(rng, world, 200), True, rpm=RPM_HIGH_VOLUME, keys=3
+        account = new_account(
+            world, rng, established(rng, world, 200), True, rpm=RPM_HIGH_VOLUME, keys=3
         )
         client = Client(account, rng)
         for t in poisson_times(rng, world.start, world.end, rate, HUMAN_DAY, tz, floor=0.2):
             prompt = products.chat_app_prompt(rng, app, _end_user_prompt)
-            context = 0 if rng.random() < 0.5 else int(_lognormal_median(rng, 400, 0.8))
+            context = 0 if rng.random() < 0.5 else int(lognormal_median(rng, 400, 0.8))
             client.send(
                 t,
                 prompt,
@@ -397,7 +313,7 @@ def chat_backends(world: World, apps: tuple[str, ...]) -> list[Simulated]:
         out.append(
             Simulated(
                 account.account_id,
-                _label("benign", "chat_backend", f"chat_app_{app}"),
+                account_label("benign", "chat_backend", f"chat_app_{app}"),
                 client.events,
             )
         )
@@ -412,8 +328,8 @@ def template_products(world: World, kinds: tuple[str, ...]) -> list[Simulated]:
     out = []
     for kind in kinds:
         rng = world.rng("product", kind)
-        account = _account(
-            world, rng, _established(rng, world, 120), True, rpm=RPM_HIGH_VOLUME, keys=2
+        account = new_account(
+            world, rng, established(rng, world, 120), True, rpm=RPM_HIGH_VOLUME, keys=2
         )
         client = Client(account, rng)
         if kind == "invoice":
@@ -485,7 +401,7 @@ def template_products(world: World, kinds: tuple[str, ...]) -> list[Simulated]:
         out.append(
             Simulated(
                 account.account_id,
-                _label("hard_negative", "template_product", f"{kind}_template"),
+                account_label("hard_negative", "template_product", f"{kind}_template"),
                 client.events,
             )
         )
@@ -511,7 +427,7 @@ def eval_harnesses(world: World, count: int) -> list[Simulated]:
             )
         )
         fmt: ResponseFormat = rng.choice(("json_object", "text"))
-        account = _account(world, rng, _established(rng, world, 90), True, rpm=RPM_HIGH_VOLUME)
+        account = new_account(world, rng, established(rng, world, 90), True, rpm=RPM_HIGH_VOLUME)
         client = Client(account, rng)
         for _ in range(rng.randint(2, 4)):
             rate = rng.uniform(2.0, 6.0)
@@ -538,7 +454,7 @@ def eval_harnesses(world: World, count: int) -> list[Simulated]:
         out.append(
             Simulated(
                 account.account_id,
-                _label("hard_negative", "eval_harness", "benchmark_bursts"),
+                account_label("hard_negative", "eval_harness", "benchmark_bursts"),
                 client.events,
             )
         )
@@ -552,7 +468,7 @@ def labelling_jobs(world: World, count: int) -> list[Simulated]:
         rng = world.rng("labelling", i)
         address = cloud_addresses(rng, 1)[0]
         agent = sdk_user_agent(rng, "openai-python")
-        account = _account(world, rng, _established(rng, world, 200), True, rpm=RPM_HIGH_VOLUME)
+        account = new_account(world, rng, established(rng, world, 200), True, rpm=RPM_HIGH_VOLUME)
         client = Client(account, rng)
         period = rng.choice((1.5, 2.0, 2.5))
         t = world.start + rng.random() * 0.15 * world.duration
@@ -571,7 +487,7 @@ def labelling_jobs(world: World, count: int) -> list[Simulated]:
         out.append(
             Simulated(
                 account.account_id,
-                _label("hard_negative", "batch_labelling", "regular_pacing_template"),
+                account_label("hard_negative", "batch_labelling", "regular_pacing_template"),
                 client.events,
             )
         )
@@ -593,7 +509,7 @@ def nat_company(world: World, employees: int) -> list[Simulated]:
             if rng.random() < 0.85
             else rng.uniform(rollout, world.start - 20 * DAY)
         )
-        account = _account(
+        account = new_account(
             world, rng, created, True, rpm=RPM_ESTABLISHED, org_id=org, payment=payment
         )
         client = Client(account, rng)
@@ -614,13 +530,13 @@ def nat_company(world: World, employees: int) -> list[Simulated]:
                     temperature=0.7,
                     stream=True,
                 )
-                t += rng.uniform(20, 60) if status == 429 else _lognormal_median(rng, 60, 0.8)
+                t += rng.uniform(20, 60) if status == 429 else lognormal_median(rng, 60, 0.8)
                 if t >= world.end:
                     break
         out.append(
             Simulated(
                 account.account_id,
-                _label("hard_negative", "nat_company", "shared_nat_org_gateway"),
+                account_label("hard_negative", "nat_company", "shared_nat_org_gateway"),
                 client.events,
             )
         )
@@ -633,7 +549,7 @@ def power_users(world: World, count: int) -> list[Simulated]:
     for i in range(count):
         rng = world.rng("power", i)
         country = pick_country(rng, {"US": 3, "GB": 1, "DE": 1, "IN": 1})
-        tz = _utc_offset(rng, country)
+        tz = utc_offset(rng, country)
         style = replace(
             sample_style(rng, country, "coder"),
             json_habit=rng.uniform(0.5, 0.8),
@@ -643,7 +559,7 @@ def power_users(world: World, count: int) -> list[Simulated]:
         addresses = [home_address(rng, country), *cloud_addresses(rng, 1)]
         agent = sdk_user_agent(rng, rng.choice(("openai-python", "anthropic")))
         endpoint = MESSAGES if agent.startswith("anthropic") else CHAT_COMPLETIONS
-        account = _account(world, rng, _established(rng, world, 300), True, keys=2)
+        account = new_account(world, rng, established(rng, world, 300), True, keys=2)
         client = Client(account, rng)
         for t0 in sorted(
             sample_time(rng, world.start, world.end, HUMAN_DAY, tz)
@@ -666,259 +582,13 @@ def power_users(world: World, count: int) -> list[Simulated]:
                     cot=prompt.kind == "reasoning",
                     key=rng.randrange(2),
                 )
-                t += rng.uniform(20, 60) if status == 429 else _lognormal_median(rng, 30, 0.8)
+                t += rng.uniform(20, 60) if status == 429 else lognormal_median(rng, 30, 0.8)
                 if t >= world.end:
                     break
         out.append(
             Simulated(
                 account.account_id,
-                _label("hard_negative", "sdk_power_user", "json_cot_habit"),
-                client.events,
-            )
-        )
-    return out
-
-
-# --- attack campaigns --------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignKind:
-    """How one kind of distillation operation behaves (the threat model, parameterised)."""
-
-    population: str
-    tactic: str
-    tactics: tuple[str, ...]
-    user_agents: tuple[tuple[str, int], ...]  # (client family, weight): one build per family
-    endpoint: str
-    models: tuple[tuple[str, int], ...]
-    proxies_per_account: float
-    proxy_asns: int
-    sticky_s: tuple[float, float]
-    payment_instruments: int
-    unpaid_share: float
-    created_days_ago: tuple[float, float]
-    creation_bursts: int
-    rpm: tuple[float, float]
-    hugger_share: float
-    burst_median_s: float
-    pause_median_s: float
-    formats: tuple[tuple[ResponseFormat, int], ...]
-    stream_share: float
-
-
-CAMPAIGN_KINDS = {
-    "wrappers": CampaignKind(
-        population="wrapper_farm",
-        tactic="paraphrased_wrappers",
-        tactics=(
-            "paraphrased_wrappers",
-            "json_schema_output",
-            "cot_elicitation",
-            "capability_spread",
-            "residential_proxy_rotation",
-            "low_and_slow",
-            "shared_payment",
-            "shared_ua_build",
-            "young_accounts",
-        ),
-        user_agents=(
-            ("openai-python", 40),
-            ("openai-python", 25),
-            ("openai-python", 20),
-            ("langchain", 15),
-        ),
-        endpoint=CHAT_COMPLETIONS,
-        models=((MODEL_PRO, 85), (MODEL_STANDARD, 15)),
-        proxies_per_account=1.4,
-        proxy_asns=40,
-        sticky_s=(300, 1800),
-        payment_instruments=8,
-        unpaid_share=0.1,
-        created_days_ago=(2, 12),
-        creation_bursts=4,
-        rpm=(0.6, 2.0),
-        hugger_share=0.15,
-        burst_median_s=900,
-        pause_median_s=720,
-        formats=(("json_schema", 65), ("json_object", 25), ("text", 10)),
-        stream_share=0.1,
-    ),
-    "system_prompt": CampaignKind(
-        population="system_prompt_farm",
-        tactic="shared_system_prompt",
-        tactics=(
-            "shared_system_prompt",
-            "cot_elicitation",
-            "json_object_output",
-            "capability_spread",
-            "residential_proxy_rotation",
-            "limit_hugging",
-            "shared_payment",
-            "shared_ua_build",
-            "young_accounts",
-        ),
-        user_agents=(("anthropic", 45), ("anthropic", 35), ("langchain", 20)),
-        endpoint=MESSAGES,
-        models=((MODEL_PRO, 100),),
-        proxies_per_account=1.3,
-        proxy_asns=32,
-        sticky_s=(600, 2400),
-        payment_instruments=5,
-        unpaid_share=0.2,
-        created_days_ago=(1, 7),
-        creation_bursts=3,
-        rpm=(0.6, 2.2),
-        hugger_share=0.3,
-        burst_median_s=1200,
-        pause_median_s=600,
-        formats=(("json_object", 55), ("text", 45)),
-        stream_share=0.0,
-    ),
-    "harvested": CampaignKind(
-        population="harvest_farm",
-        tactic="harvested_prompts",
-        tactics=(
-            "harvested_user_prompts",
-            "no_wrapper",
-            "text_output",
-            "residential_proxy_rotation",
-            "always_on",
-            "shared_payment",
-            "shared_ua_build",
-            "young_accounts",
-        ),
-        user_agents=(
-            ("openai-python", 35),
-            ("openai-python", 25),
-            ("openai-node", 25),
-            ("requests", 15),
-        ),
-        endpoint=CHAT_COMPLETIONS,
-        models=((MODEL_PRO, 65), (MODEL_STANDARD, 30), (MODEL_MINI, 5)),
-        proxies_per_account=1.6,
-        proxy_asns=28,
-        sticky_s=(180, 1200),
-        payment_instruments=4,
-        unpaid_share=0.15,
-        created_days_ago=(5, 20),
-        creation_bursts=2,
-        rpm=(0.8, 2.2),
-        hugger_share=0.1,
-        burst_median_s=1500,
-        pause_median_s=360,
-        formats=(("text", 90), ("json_object", 10)),
-        stream_share=0.25,
-    ),
-}
-
-PromptMaker = Callable[[random.Random], tuple[Prompt, str | None, bool]]
-
-
-def _campaign_prompts(kind: str, rng: random.Random, country: str) -> PromptMaker:
-    """The per-account source of (prompt, system prompt, elicits reasoning)."""
-    if kind == "wrappers":
-        system = HELPFUL if rng.random() < 0.2 else None
-
-        def wrapped(r: random.Random) -> tuple[Prompt, str | None, bool]:
-            text, task_kind = harvest.wrapped_task(r)
-            return Prompt(text, task_kind), system, True
-
-        return wrapped
-    if kind == "system_prompt":
-        system = rng.choice(harvest.OPERATOR_SYSTEM_PROMPTS)
-
-        def bare(r: random.Random) -> tuple[Prompt, str | None, bool]:
-            text, task_kind = harvest.bare_task(r)
-            return Prompt(text, task_kind), system, True
-
-        return bare
-    # Harvested prompts come from the very generator ordinary users are drawn from.
-    style = sample_style(rng, country)
-    system = HELPFUL if rng.random() < 0.3 else None
-
-    def harvested(r: random.Random) -> tuple[Prompt, str | None, bool]:
-        prompt = user_prompt(r, style)
-        return prompt, system, prompt.kind == "reasoning"
-
-    return harvested
-
-
-def campaign(
-    world: World, cid: str, kind_name: str, accounts: int, start_frac: float, ramp_s: float
-) -> list[Simulated]:
-    """A fleet of fake developer accounts harvesting outputs through residential proxies."""
-    kind = CAMPAIGN_KINDS[kind_name]
-    crng = world.rng("campaign", cid)
-    begin = world.start + start_frac * world.duration
-    pool = proxy_pool(crng, max(16, round(accounts * kind.proxies_per_account)), kind.proxy_asns)
-    payments = [world.new_id("pm", 64) for _ in range(kind.payment_instruments)]
-    payment_weights = [1.0 / (i + 1) for i in range(len(payments))]
-    agents = [sdk_user_agent(crng, family) for family, _ in kind.user_agents]
-    agent_weights = [w for _, w in kind.user_agents]
-    bursts = [
-        world.start - crng.uniform(*kind.created_days_ago) * DAY
-        for _ in range(kind.creation_bursts)
-    ]
-    out = []
-    for i in range(accounts):
-        rng = world.rng("campaign", cid, i)
-        created = min(rng.choice(bursts) + rng.expovariate(1 / 2400.0), world.start - 3600.0)
-        payment = (
-            None if rng.random() < kind.unpaid_share else rng.choices(payments, payment_weights)[0]
-        )
-        account = _account(world, rng, created, payment is not None, payment=payment)
-        client = Client(account, rng)
-        agent = rng.choices(agents, agent_weights)[0]
-        endpoint = MESSAGES if agent.startswith("anthropic") else kind.endpoint
-        models, model_weights = zip(*kind.models, strict=True)
-        formats, format_weights = zip(*kind.formats, strict=True)
-        make = _campaign_prompts(kind_name, rng, pick_country(rng))
-        hugger = rng.random() < kind.hugger_share
-        rpm = account.rpm_limit * rng.uniform(0.95, 1.1) if hugger else rng.uniform(*kind.rpm)
-        temperature = rng.choice((0.3, 0.5, 0.7, 1.0))
-        t = begin + ramp_s * rng.random()
-        address, rotate_at = rng.choice(pool), t + rng.uniform(*kind.sticky_s)
-        while t < world.end:
-            burst_end = min(world.end, t + _lognormal_median(rng, kind.burst_median_s, 0.6))
-            while t < burst_end:
-                if t >= rotate_at:
-                    address, rotate_at = rng.choice(pool), t + rng.uniform(*kind.sticky_s)
-                prompt, system, cot = make(rng)
-                fmt = rng.choices(formats, format_weights)[0]
-                temp = (
-                    rng.choice((0.0, 0.3, 0.5, 0.7, 0.8, 1.0))
-                    if kind_name == "wrappers"
-                    else temperature
-                )
-                n = rng.choice((2, 3, 4)) if kind_name == "wrappers" and rng.random() < 0.06 else 1
-                status = client.send(
-                    t,
-                    prompt,
-                    address=address,
-                    user_agent=agent,
-                    model=rng.choices(models, model_weights)[0],
-                    endpoint=endpoint,
-                    system_prompt=system,
-                    response_format=fmt,
-                    temperature=temp,
-                    stream=rng.random() < kind.stream_share,
-                    n=n,
-                    cot=cot,
-                )
-                # Paced, not Poisson: operators space calls to stay under the limit.
-                if status == 429:
-                    t += rng.uniform(20, 120)
-                else:
-                    t += 60.0 / rpm * rng.uniform(*((0.85, 1.15) if hugger else (0.4, 1.6)))
-            pause = _lognormal_median(rng, kind.pause_median_s, 0.8)
-            if rng.random() < 0.05:
-                pause += rng.uniform(1800, 5400)
-            t += pause
-        out.append(
-            Simulated(
-                account.account_id,
-                _label("attack", kind.population, kind.tactic, cid),
+                account_label("hard_negative", "sdk_power_user", "json_cot_habit"),
                 client.events,
             )
         )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True, slots=True)
 class CampaignPlan:
-    """One campaign in a scenario: its id, kind (see ``populations.CAMPAIGN_KINDS``) and timing."""
+    """One campaign in a scenario: its id, kind (see ``campaigns.CAMPAIGN_KINDS``) and timing."""
 
     cid: str
     kind: str

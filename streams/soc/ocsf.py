@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams.records import Alert
-from streams.wire.timeparse import format_timestamp
+from streams.timeparse import format_timestamp
 
 OCSF_VERSION = "1.6.0"
 """The OCSF release line the vendored class definitions (schemas/vendor/ocsf) come from."""

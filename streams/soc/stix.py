@@ -47,7 +47,7 @@ import orjson
 from streams.errors import StixError
 from streams.records import Signature
 from streams.stages.signatures import BEHAVIOUR_METRICS, CompiledSignature, behaviour_rule
-from streams.wire.timeparse import format_timestamp, parse_timestamp
+from streams.timeparse import format_timestamp, parse_timestamp
 
 NAMESPACE = uuid.UUID("6b0c7f5e-2f0a-5d7e-9a57-5c1f0d15e7a1")
 """UUIDv5 namespace of every STIX id DistillWatch derives."""

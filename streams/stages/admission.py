@@ -29,7 +29,7 @@ from typing import Any
 
 from streams.config import DetectorConfig
 from streams.records import DeadLetter, RequestEvent
-from streams.wire.timeparse import MAX_EPOCH, MIN_EPOCH, format_timestamp
+from streams.timeparse import MAX_EPOCH, MIN_EPOCH, format_timestamp
 
 _DIGEST_BYTES = 8
 

@@ -1,1 +1,1 @@
-"""Bytes in and out: record codecs, JSON schemas, timestamps and prompt fingerprints."""
+"""Bytes in and out: record codecs, JSON schemas and prompt fingerprints."""

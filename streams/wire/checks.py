@@ -12,7 +12,7 @@ from streams.errors import CodecError
 from streams.records import (
     RawValue,
 )
-from streams.wire.timeparse import parse_timestamp
+from streams.timeparse import parse_timestamp
 
 # Nesting allowed inside an unknown field: orjson writes at most ~250 levels, and an
 # event the detector accepted must be re-encodable (replay, dead letters, tools).

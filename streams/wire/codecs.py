@@ -13,7 +13,7 @@ when present it must name the version this decoder reads.
 Encoding writes sorted keys with ``orjson.OPT_SORT_KEYS`` so equal records give
 byte-identical output, which keeps replayed alerts identical to live ones.
 Timestamps are epoch seconds in memory and RFC 3339 UTC text on the wire
-(``streams.wire.timeparse``), including ``evidence["time_span"]`` of alerts.
+(``streams.timeparse``), including ``evidence["time_span"]`` of alerts.
 
 Decoding validates with validators compiled once at import from ``schemas/``.
 Request events and signatures arrive from outside, so their decoders never
@@ -52,6 +52,7 @@ from streams.records import (
     RequestEvent,
     Signature,
 )
+from streams.timeparse import MAX_EPOCH, MIN_EPOCH
 from streams.wire.checks import (
     check_text_size,
     describe_fault,
@@ -70,7 +71,6 @@ from streams.wire.schemas import (
     SIGNATURE_SCHEMA,
     compile_validator,
 )
-from streams.wire.timeparse import MAX_EPOCH, MIN_EPOCH
 from streams.wire.to_wire import REQUEST_FIELDS, TO_WIRE
 
 # Defaults of the size limits; the detector's configuration passes its own values.

@@ -14,6 +14,7 @@ from streams.records import (
     RequestEvent,
     Signature,
 )
+from streams.timeparse import format_timestamp
 from streams.wire.schemas import (
     ACTION_SCHEMA,
     ALERT_SCHEMA,
@@ -21,7 +22,6 @@ from streams.wire.schemas import (
     REQUEST_EVENT_SCHEMA,
     SIGNATURE_SCHEMA,
 )
-from streams.wire.timeparse import format_timestamp
 
 # Wire fields of a request event; any other key is kept in RequestEvent.extra.
 REQUEST_FIELDS: Final = frozenset(

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from streams.records import RequestEvent
+from streams.timeparse import parse_timestamp
 from streams.wire.codecs import encode
-from streams.wire.timeparse import parse_timestamp
 
 KINDS = (
     "valid",

@@ -15,11 +15,12 @@ import pytest
 
 from agents import simulate as simulate_cli
 from streams.records import RequestEvent
-from streams.simulation import SCENARIOS, Simulation, populations, simulate
+from streams.simulation import SCENARIOS, Simulation, campaigns, populations, simulate
 from streams.simulation.grammar import GrammarError, render
 from streams.simulation.prompts import Prompt
+from streams.simulation.world import World
+from streams.timeparse import parse_timestamp
 from streams.wire.codecs import decode_request
-from streams.wire.timeparse import parse_timestamp
 
 DAY = 86400.0
 
@@ -49,9 +50,9 @@ def _cli(out: Path, seed: int, *extra: str) -> None:
     assert simulate_cli.run(args) == 0
 
 
-def _world(seed: int = 3, hours: float = 2.0) -> populations.World:
+def _world(seed: int = 3, hours: float = 2.0) -> World:
     start = parse_timestamp("2025-03-04T12:00:00Z")
-    return populations.World(seed=seed, start=start, end=start + hours * 3600)
+    return World(seed=seed, start=start, end=start + hours * 3600)
 
 
 # --- determinism -----------------------------------------------------------------------
@@ -177,7 +178,7 @@ def test_campaign_accounts_share_payment_and_client_builds(small: Simulation) ->
 
 def test_campaign_rotates_residential_proxies_shared_across_accounts() -> None:
     world = _world()
-    members = populations.campaign(world, "X", "wrappers", 30, 0.05, 600)
+    members = campaigns.campaign(world, "X", "wrappers", 30, 0.05, 600)
     ip_accounts: dict[str, set[str]] = defaultdict(set)
     asns = set()
     for member in members:
@@ -193,7 +194,7 @@ def test_campaign_rotates_residential_proxies_shared_across_accounts() -> None:
 
 def test_campaign_accounts_are_far_busier_than_users_and_stay_under_the_limit() -> None:
     world = _world()
-    members = populations.campaign(world, "X", "harvested", 20, 0.0, 300)
+    members = campaigns.campaign(world, "X", "harvested", 20, 0.0, 300)
     users = populations.ordinary_users(world, 60)
     attack_volume = statistics.median(len(m.events) for m in members)
     user_volume = statistics.median(len(u.events) for u in users)
@@ -228,15 +229,15 @@ def test_harvested_campaign_prompts_come_from_the_user_generator(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     produced: set[str] = set()
-    real = populations.user_prompt
+    real = campaigns.user_prompt
 
     def recording(rng: random.Random, style: object) -> Prompt:
         prompt = real(rng, style)
         produced.add(prompt.text)
         return prompt
 
-    monkeypatch.setattr(populations, "user_prompt", recording)
-    members = populations.campaign(_world(hours=1.0), "X", "harvested", 10, 0.0, 120)
+    monkeypatch.setattr(campaigns, "user_prompt", recording)
+    members = campaigns.campaign(_world(hours=1.0), "X", "harvested", 10, 0.0, 120)
     events = [e for m in members for e in m.events]
     assert events
     assert all(e.prompt in produced for e in events)

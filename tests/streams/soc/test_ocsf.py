@@ -22,7 +22,7 @@ import pytest
 from streams.detector import Detector
 from streams.records import Alert
 from streams.soc.ocsf import CLASS_UID, OCSF_VERSION, detection_finding
-from streams.wire.timeparse import format_timestamp
+from streams.timeparse import format_timestamp
 from tests.support.core_traffic import generate
 
 OCSF = Path(__file__).resolve().parents[3] / "schemas" / "vendor" / "ocsf"
