@@ -78,8 +78,9 @@ def run(args: argparse.Namespace, out: IO[bytes] | None = None) -> int:
 
     from agents.settings import get_settings
     from agents.topic_reader import read_records
+    from streams.errors import CodecError
     from streams.timeparse import parse_timestamp
-    from streams.wire.codecs import CodecError, decode_alert
+    from streams.wire.codecs import decode_alert
 
     settings = get_settings()
     out = out or sys.stdout.buffer

@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     from agents.replay import read_jsonl, read_topic, requests_partitions
     from agents.settings import REPO_ROOT, get_settings
     from streams.detector import Detector
-    from streams.wire.codecs import CodecError, decode_alert
+    from streams.errors import CodecError
+    from streams.wire.codecs import decode_alert
 
     settings = get_settings()
     bootstrap = settings.bootstrap_servers

@@ -135,7 +135,8 @@ def _learn(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _export(args: argparse.Namespace, settings: Any) -> int:
-    from streams.soc.stix import StixError, bundle_bytes, signatures_to_bundle
+    from streams.errors import StixError
+    from streams.soc.stix import bundle_bytes, signatures_to_bundle
 
     signatures = live_signatures(settings.bootstrap_servers, settings.topics.signatures)
     try:
@@ -152,7 +153,8 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
 
 
 def _import(args: argparse.Namespace, settings: Any) -> int:
-    from streams.soc.stix import ImportLimits, StixError, bundle_to_signatures
+    from streams.errors import StixError
+    from streams.soc.stix import ImportLimits, bundle_to_signatures
     from streams.wire.codecs import encode
 
     soc = settings.soc

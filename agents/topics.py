@@ -326,8 +326,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from confluent_kafka import KafkaException
 
-    from agents.kafka_clients import KafkaConnectionError, check_connection
+    from agents.kafka_clients import check_connection
     from agents.settings import get_settings
+    from streams.errors import KafkaConnectionError
 
     settings = get_settings()
     path = args.file or settings.topics_file

@@ -24,9 +24,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from streams.errors import CodecError
 from streams.records import Alert
 from streams.timeparse import parse_timestamp
-from streams.wire.codecs import CodecError, decode_alert
+from streams.wire.codecs import decode_alert
 
 ATTACK = "attack"
 BENIGN = "benign"

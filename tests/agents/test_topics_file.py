@@ -8,7 +8,8 @@ import pytest
 
 from agents.service_settings import ServiceSettings
 from agents.settings import INTERNAL_TOPICS, REPO_ROOT, TopicNames
-from agents.topics import TopicsFileError, TopicSpec, TopicState, load_topics, parse_topics, plan
+from agents.topics import TopicSpec, TopicState, load_topics, parse_topics, plan
+from streams.errors import TopicsFileError
 
 SPEC = TopicSpec(
     "events", partitions=4, replication_factor=1, config={"cleanup.policy": "compact,delete"}

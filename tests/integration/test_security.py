@@ -24,14 +24,9 @@ from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka.admin import NewTopic
 from pydantic import SecretStr
 
-from agents.kafka_clients import (
-    KafkaConnectionError,
-    check_connection,
-    make_admin,
-    make_producer,
-    make_reader,
-)
+from agents.kafka_clients import check_connection, make_admin, make_producer, make_reader
 from agents.settings import REPO_ROOT, KafkaSecurity
+from streams.errors import KafkaConnectionError
 
 pytestmark = pytest.mark.kafka
 

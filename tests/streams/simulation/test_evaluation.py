@@ -6,11 +6,12 @@ import math
 
 import pytest
 
+from streams.errors import CodecError
 from streams.records import Alert
 from streams.simulation import simulate
 from streams.simulation.evaluation import alerts_from_jsonl, evaluate, nearest_rank
 from streams.timeparse import format_timestamp, parse_timestamp
-from streams.wire.codecs import CodecError, encode
+from streams.wire.codecs import encode
 
 START = parse_timestamp("2025-03-04T12:00:00Z")
 X_START = START + 1800

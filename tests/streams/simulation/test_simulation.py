@@ -14,9 +14,10 @@ import orjson
 import pytest
 
 from agents import simulate as simulate_cli
+from streams.errors import GrammarError
 from streams.records import RequestEvent
 from streams.simulation import SCENARIOS, Simulation, campaigns, populations, simulate
-from streams.simulation.grammar import GrammarError, render
+from streams.simulation.grammar import render
 from streams.simulation.prompts import Prompt
 from streams.simulation.world import World
 from streams.timeparse import parse_timestamp

@@ -10,10 +10,10 @@ import pytest
 import stix2
 from stix2patterns.validator import run_validator
 
+from streams.errors import StixError
 from streams.records import Signature
 from streams.soc.stix import (
     ImportLimits,
-    StixError,
     bundle_bytes,
     bundle_to_signatures,
     signature_pattern,

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.config import DEFAULT_MAX_PROMPT_BYTES
+from streams.errors import CodecError
 from streams.records import (
     Action,
     Alert,
@@ -24,7 +25,6 @@ from streams.records import (
 from streams.wire import codecs
 from streams.wire.checks import MAX_EXTRA_DEPTH
 from streams.wire.codecs import (
-    CodecError,
     decode_action,
     decode_alert,
     decode_dead_letter,
