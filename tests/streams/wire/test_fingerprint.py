@@ -48,3 +48,12 @@ def test_gateway_with_other_settings_passes_its_own_extractor():
 def test_non_text_prompt_is_a_clear_error():
     with pytest.raises(TypeError, match="prompt must be str"):
         prompt_fingerprint(b"bytes")  # type: ignore[arg-type]
+
+
+def test_gateways_keep_their_import_path():
+    """Gateways import ``streams.fingerprint``; it is the wire package's code."""
+    import streams.fingerprint
+    import streams.wire.fingerprint
+
+    assert streams.fingerprint.prompt_fingerprint is streams.wire.fingerprint.prompt_fingerprint
+    assert streams.fingerprint.prompt_fingerprints is streams.wire.fingerprint.prompt_fingerprints
