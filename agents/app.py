@@ -33,13 +33,21 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicP
 from confluent_kafka.admin import AdminClient
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from agents.account_stage import AccountStage, StageOutput
-from agents.checkpoint import blob_from, blob_records, high_watermarks, read_latest, read_range
+from agents.account_stage import AccountStage, PartitionState, StageOutput
+from agents.checkpoint import (
+    blob_from,
+    blob_records,
+    committed_offsets,
+    high_watermarks,
+    read_latest,
+    read_range,
+)
 from agents.coordination import CoordinationStage
 from agents.kafka_clients import make_admin, make_faust_app, make_producer, make_reader
 from agents.metrics import Metrics
 from agents.service_settings import ServiceSettings
 from agents.settings import KafkaSecurity, Settings
+from agents.stall import StallWatch
 from agents.wire import decode_envelope, encode_envelope
 from streams.config import DetectorConfig
 from streams.records import Action, Alert, DeadLetter, Signature
@@ -66,6 +74,7 @@ class Service:
         self.topics = settings.topics
         self.request_partitions = request_partitions
         self.metrics = Metrics()
+        self.stalls = StallWatch(service.stall_after_s)
         self.accounts = AccountStage(config, self.topics.requests)
         self.coordination: CoordinationStage | None = None
         self.coordination_generation = (0, 0)  # (generation, chunks) of the last checkpoint
@@ -125,14 +134,22 @@ class Service:
 
         @app.page("/health")
         async def health(web: Any, request: Any) -> Any:
-            return web.json(self.health())
+            report = self.health()
+            return web.json(report, status=503 if report["status"] == "unhealthy" else 200)
 
         return app
 
     def health(self) -> dict[str, Any]:
+        """``starting`` until signatures are loaded, ``unhealthy`` while a partition stalls."""
         coordination = self.coordination
+        stalled = sorted(self.stalls.stalled)
+        if not self.signatures_ready.is_set():
+            status = "starting"
+        else:
+            status = "unhealthy" if stalled else "ok"
         return {
-            "status": "ok" if self.signatures_ready.is_set() else "starting",
+            "status": status,
+            "stalled_request_partitions": stalled,
             "app_id": self.service.app_id,
             "owned_request_partitions": sorted(self.owned_requests),
             "loaded_request_partitions": sorted(self.accounts.partitions),
@@ -180,6 +197,10 @@ class Service:
                 self.producer.flush(30)
             for p in loaded:
                 self.accounts.drop(p)
+            for p in lost:
+                self.stalls.forget(p)
+                self.metrics.forget_partition(self.topics.requests, p)
+            self.metrics.stalled_partitions.set(len(self.stalls.stalled))
         if any(tp.topic == self.service.coordination_topic for tp in revoked):
             async with self.lock_coordination:
                 self.owns_coordination = False
@@ -231,30 +252,11 @@ class Service:
         for p in sorted(by_partition):
             records = by_partition[p]
             part = await self._account_partition(p)
-            out.entries = []
-            if records[0][2] > part.next_offset:
-                missed = await self._broker_read(
-                    read_range,
-                    self.bootstrap,
-                    self.topics.requests,
-                    p,
-                    part.next_offset,
-                    records[0][2],
-                )
-                self.accounts.process(p, [_coordinates(m) for m in missed], out)
-            self.accounts.process(p, records, out)
-            self._produce(
-                self.service.coordination_topic,
-                b"%d" % p,
-                encode_envelope(part.envelope(out.entries, caught_up=False)),
-            )
-        self._send(out.alerts, out.actions, out.dead_letters)
+            # Recovery re-read up to where the consumer resumed, so the first record follows
+            # the state; were the consumer ever to jump ahead, the jump is re-read, not lost.
+            await self._apply_accounts(p, part, records, records[0][2], out)
+        self._account_outputs(out)
         metrics = self.metrics
-        metrics.events.inc(out.events)
-        metrics.duplicates.inc(out.skipped)
-        metrics.misrouted.inc(out.misrouted)
-        metrics.evicted_accounts.inc(out.evicted)
-        metrics.tracked_accounts.set(self.accounts.tracked_accounts())
         metrics.batch_seconds.labels("accounts").observe(time.perf_counter() - started)
         last = events[-1].message.timestamp
         if last:
@@ -262,8 +264,63 @@ class Service:
         if time.monotonic() - self.last_account_checkpoint >= self.service.checkpoint_interval_s:
             self._checkpoint_accounts(sorted(self.accounts.partitions))
 
-    async def _account_partition(self, p: int) -> Any:
-        """The partition's state, recovered from its checkpoint the first time it is needed."""
+    async def _apply_accounts(
+        self,
+        p: int,
+        part: PartitionState,
+        records: list[tuple[bytes | None, bytes, int, float | None]],
+        stop: int,
+        out: StageOutput,
+    ) -> None:
+        """Apply partition ``p`` from its state's next offset: the input up to ``stop`` re-read
+        from the broker, then ``records``, each batch's messages in one envelope to the
+        cross-account stage.  The re-read goes in batches of ``batch_max`` records, so neither
+        memory nor an envelope grows with the span."""
+        while part.next_offset < stop:
+            end = min(stop, part.next_offset + self.service.batch_max)
+            missed = await self._broker_read(
+                read_range, self.bootstrap, self.topics.requests, p, part.next_offset, end
+            )
+            self._apply_batch(p, part, [_coordinates(m) for m in missed], out)
+            # every record below ``end`` is applied now: offsets that held none (deleted by
+            # retention, transaction markers) are passed too, or the loop would not end
+            part.next_offset = max(part.next_offset, end)
+        if records:
+            self._apply_batch(p, part, records, out)
+
+    def _apply_batch(
+        self,
+        p: int,
+        part: PartitionState,
+        records: list[tuple[bytes | None, bytes, int, float | None]],
+        out: StageOutput,
+    ) -> None:
+        out.entries = []
+        self.accounts.process(p, records, out)
+        self._produce(
+            self.service.coordination_topic,
+            b"%d" % p,
+            encode_envelope(part.envelope(out.entries, caught_up=False)),
+        )
+
+    def _account_outputs(self, out: StageOutput) -> None:
+        self._send(out.alerts, out.actions, out.dead_letters)
+        metrics = self.metrics
+        metrics.events.inc(out.events)
+        metrics.duplicates.inc(out.skipped)
+        metrics.misrouted.inc(out.misrouted)
+        metrics.evicted_accounts.inc(out.evicted)
+        metrics.tracked_accounts.set(self.accounts.tracked_accounts())
+
+    async def _account_partition(self, p: int) -> PartitionState:
+        """The partition's state, recovered the first time it is needed.
+
+        Recovery is the checkpoint plus the input between the checkpoint and the group's
+        committed offset.  The consumer resumes at the committed offset and never fetches what
+        lies below it again, so that span is re-read here, at once: were it left to the next
+        fetched record, a partition whose committed offset is already its end (a worker killed
+        after committing but before checkpointing) would never be applied.
+        """
         part = self.accounts.partitions.get(p)
         if part is not None:
             return part
@@ -274,12 +331,22 @@ class Service:
         part = self.accounts.partition(p)
         part.restore(latest, self.config)
         self.account_sizes.update(((p, k), len(v)) for k, v in latest.items())
+        restored = part.next_offset
+        committed = await self._broker_read(
+            committed_offsets, self.bootstrap, self.service.app_id, self.topics.requests, [p]
+        )
+        if committed[p] > restored:
+            out = StageOutput()
+            await self._apply_accounts(p, part, [], committed[p], out)
+            self._account_outputs(out)
         elapsed = time.perf_counter() - started
         self.metrics.recovery_seconds.labels("accounts").inc(elapsed)
         log.info(
-            "recovered requests partition %d: %d accounts, next offset %d in %.3f s",
+            "recovered requests partition %d: %d accounts, checkpoint at offset %d, "
+            "re-read to the committed offset %d, in %.3f s",
             p,
             len(part.profiler.states),
+            restored,
             part.next_offset,
             elapsed,
         )
@@ -318,14 +385,26 @@ class Service:
         started = time.perf_counter()
         stage = await self._coordination_stage()
         records = [(m.offset, m.value) for m in messages]
-        if records[0][0] > stage.next_offset:
+        await self._ingest(stage, records, records[0][0])
+        self._release(stage, time.monotonic())
+        self.metrics.batch_seconds.labels("coordination").observe(time.perf_counter() - started)
+        last = messages[-1].timestamp
+        if last:
+            self.metrics.event_latency.labels("coordination").observe(max(0.0, time.time() - last))
+
+    async def _ingest(
+        self, stage: CoordinationStage, records: list[tuple[int, bytes]], stop: int
+    ) -> None:
+        """Ingest from the stage's next offset: the topic up to ``stop`` re-read, then
+        ``records``; what the stage already applied is skipped."""
+        if stop > stage.next_offset:
             missed = await self._broker_read(
                 read_range,
                 self.bootstrap,
                 self.service.coordination_topic,
                 0,
                 stage.next_offset,
-                records[0][0],
+                stop,
             )
             records = [(m.offset(), m.value()) for m in missed] + records
         now = time.monotonic()
@@ -335,11 +414,6 @@ class Service:
                 continue
             stage.ingest(decode_envelope(value), now)
             stage.next_offset = offset + 1
-        self._release(stage, now)
-        self.metrics.batch_seconds.labels("coordination").observe(time.perf_counter() - started)
-        last = messages[-1].timestamp
-        if last:
-            self.metrics.event_latency.labels("coordination").observe(max(0.0, time.time() - last))
 
     def _release(self, stage: CoordinationStage, now: float) -> None:
         out = stage.release(now)
@@ -371,11 +445,20 @@ class Service:
             )
             self.coordination_generation = (generation, chunks)
             self.metrics.state_bytes.labels("coordination").set(len(data))
+        restored = stage.next_offset
+        # As for a requests partition: the span below the committed offset is re-read now.
+        topic = self.service.coordination_topic
+        committed = await self._broker_read(
+            committed_offsets, self.bootstrap, self.service.app_id, topic, [0]
+        )
+        await self._ingest(stage, [], committed[0])
         self.coordination = stage
         elapsed = time.perf_counter() - started
         self.metrics.recovery_seconds.labels("coordination").inc(elapsed)
         log.info(
-            "recovered coordination stage: next offset %d, %d buffered, in %.3f s",
+            "recovered coordination stage: checkpoint at offset %d, re-read to the committed "
+            "offset %d, %d buffered, in %.3f s",
+            restored,
             stage.next_offset,
             stage.pending(),
             elapsed,
@@ -420,17 +503,19 @@ class Service:
                 highs = await self._executor(
                     high_watermarks, self.bootstrap, self.topics.requests, owned
                 )
+                now = time.monotonic()
                 for p in owned:
                     part = self.accounts.partitions.get(p)
                     if part is None or p not in self.owned_requests:
                         continue
+                    await self._report_progress(p, part, highs[p], now)
                     lag = max(0, highs[p] - part.next_offset)
-                    self.metrics.lag.labels(self.topics.requests, str(p)).set(lag)
                     self._produce(
                         self.service.coordination_topic,
                         b"%d" % p,
                         encode_envelope(part.envelope([], caught_up=lag == 0)),
                     )
+                self.metrics.stalled_partitions.set(len(self.stalls.stalled))
                 interval = self.service.checkpoint_interval_s
                 if time.monotonic() - self.last_account_checkpoint >= interval:
                     self._checkpoint_accounts(sorted(self.accounts.partitions))
@@ -438,6 +523,44 @@ class Service:
             if self.owns_coordination:
                 self._release(await self._coordination_stage(), time.monotonic())
         self.producer.poll(0)
+
+    async def _report_progress(self, p: int, part: PartitionState, end: int, now: float) -> None:
+        """Gauges of one owned requests partition, and its stall status.
+
+        Before a partition is called stalled, the offsets between its state and the end are
+        read: offsets that hold no record a consumer is given (transaction markers, aborted
+        transactions) are nothing to apply, and the state is advanced past them.  Without
+        that a gateway producing in transactions would show a lag that never drains.
+        """
+        stalls = self.stalls
+        if (
+            part.next_offset < end
+            and p not in stalls.stalled
+            and stalls.idle_for(p, now) >= stalls.after_s
+        ):
+            head = await self._broker_read(
+                read_range, self.bootstrap, self.topics.requests, p, part.next_offset, end, 30.0, 1
+            )
+            if not head:
+                part.next_offset = end
+        applied = part.next_offset
+        labels = (self.topics.requests, str(p))
+        metrics = self.metrics
+        metrics.lag.labels(*labels).set(max(0, end - applied))
+        metrics.applied_offset.labels(*labels).set(applied)
+        metrics.end_offset.labels(*labels).set(end)
+        change = stalls.observe(p, applied, end, now)
+        if change is True:
+            metrics.partition_stalls.inc()
+            log.error(
+                "requests partition %d stalled: applied to offset %d of %d, no progress for %.0f s",
+                p,
+                applied,
+                end,
+                stalls.idle_for(p, now),
+            )
+        elif change is False:
+            log.warning("requests partition %d progresses again (offset %d of %d)", p, applied, end)
 
     # -- signatures ---------------------------------------------------------------------------
 

@@ -13,9 +13,16 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    Message,
+    TopicPartition,
+)
 
-from agents.kafka_clients import make_consumer
+from agents.kafka_clients import make_admin, make_consumer
 
 CHUNK_BYTES = 512 * 1024
 """A large state is cut into records this big (the broker's default limit is 1 MiB)."""
@@ -36,9 +43,16 @@ def _consumer(bootstrap: str) -> Consumer:
 
 
 def read_range(
-    bootstrap: str, topic: str, partition: int, start: int, end: int | None, timeout: float = 30.0
+    bootstrap: str,
+    topic: str,
+    partition: int,
+    start: int,
+    end: int | None,
+    timeout: float = 30.0,
+    limit: int | None = None,
 ) -> list[Message]:
-    """Records of one partition with ``start <= offset < end`` (``end`` None: to its end)."""
+    """Records of one partition with ``start <= offset < end`` (``end`` None: to its end),
+    at most ``limit`` of them."""
     consumer = _consumer(bootstrap)
     try:
         low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout)
@@ -62,7 +76,7 @@ def read_range(
                 if message.offset() >= stop:
                     return out
                 out.append(message)
-                if message.offset() >= stop - 1:
+                if message.offset() >= stop - 1 or len(out) == limit:
                     return out
     finally:
         consumer.close()
@@ -91,6 +105,21 @@ def high_watermarks(bootstrap: str, topic: str, partitions: list[int]) -> dict[i
         }
     finally:
         consumer.close()
+
+
+def committed_offsets(
+    bootstrap: str, group: str, topic: str, partitions: list[int], timeout: float = 10.0
+) -> dict[int, int]:
+    """The offset ``group`` resumes each partition from (-1 where it never committed).
+
+    A consumer that joins the group is positioned there; records below it are never fetched
+    again, so recovery must re-read them itself between a checkpoint and this offset.
+    """
+    admin = make_admin(bootstrap)
+    request = ConsumerGroupTopicPartitions(group, [TopicPartition(topic, p) for p in partitions])
+    result = admin.list_consumer_group_offsets([request], request_timeout=timeout)[group]
+    found = {tp.partition: tp.offset for tp in result.result(timeout).topic_partitions}
+    return {p: max(found.get(p, -1), -1) for p in partitions}
 
 
 def blob_records(data: bytes, generation: int, previous_chunks: int) -> list[tuple[bytes, Any]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -57,6 +59,28 @@ class Metrics:
             ["topic", "partition"],
             registry=r,
         )
+        self.applied_offset = Gauge(
+            "distillwatch_applied_offset",
+            "Next offset of an owned partition not yet applied (its state's resume point)",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.end_offset = Gauge(
+            "distillwatch_end_offset",
+            "End offset of an owned partition at the last progress report",
+            ["topic", "partition"],
+            registry=r,
+        )
+        self.stalled_partitions = Gauge(
+            "distillwatch_stalled_partitions",
+            "Owned partitions with records to apply and no progress for stall_after_s",
+            registry=r,
+        )
+        self.partition_stalls = Counter(
+            "distillwatch_partition_stalls",
+            "Times an owned partition was found stalled",
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "distillwatch_batch_seconds",
             "Processing time of one batch",
@@ -77,6 +101,12 @@ class Metrics:
             ["stage"],
             registry=r,
         )
+
+    def forget_partition(self, topic: str, partition: int) -> None:
+        """Drop the per-partition gauges of a partition this worker no longer owns."""
+        for gauge in (self.lag, self.applied_offset, self.end_offset):
+            with contextlib.suppress(KeyError):  # never reported
+                gauge.remove(topic, str(partition))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -57,5 +57,8 @@ class ServiceSettings(BaseSettings):
     """Wall-clock seconds between state checkpoints; a crash replays at most this much input."""
     watermark_interval_s: float = 1.0
     """How often each requests partition reports its progress to the cross-account stage."""
+    stall_after_s: float = 60.0
+    """An owned requests partition with records to apply whose applied offset has not moved
+    for this long is stalled: logged, counted and reported unhealthy by /health."""
     idle_flush_s: float = 2.0
     """A caught-up partition silent this long no longer holds back the cross-account stage."""

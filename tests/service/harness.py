@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import KafkaError, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from agents.kafka_clients import make_consumer, make_producer
@@ -122,7 +123,10 @@ class Deployment:
             for future in self.admin.delete_topics(names, operation_timeout=30).values():
                 future.result()
 
-    def start_worker(self, app_id: str, name: str) -> subprocess.Popen:
+    def start_worker(
+        self, app_id: str, name: str, settings: dict[str, str] | None = None
+    ) -> subprocess.Popen:
+        """A worker of group ``app_id``; ``settings`` are extra ``DISTILLWATCH_*`` variables."""
         env = {
             **os.environ,
             **self.env,
@@ -135,6 +139,7 @@ class Deployment:
             "DISTILLWATCH_SERVICE__CHECKPOINT_INTERVAL_S": "1",
             "DISTILLWATCH_SERVICE__IDLE_FLUSH_S": "1",
             "DISTILLWATCH_SERVICE__WATERMARK_INTERVAL_S": "0.5",
+            **(settings or {}),
         }
         log = open(self.tmp / f"{name}.log", "ab")  # noqa: SIM115 - owned by the subprocess
         process = subprocess.Popen(
@@ -172,6 +177,39 @@ class Deployment:
             + "\n".join(p.log_path.read_text(errors="replace").splitlines()[-30:])
             for p in self.workers
         )
+
+    def end_offsets(self, role: str) -> dict[int, int]:
+        """Each partition's end offset (high watermark) as the broker reports it now."""
+        topic = self.topics[role]
+        consumer = make_consumer(self.bootstrap, f"w-{uuid.uuid4()}", self.security)
+        try:
+            parts = self.admin.list_topics(topic, timeout=10).topics[topic].partitions
+            return {
+                p: consumer.get_watermark_offsets(TopicPartition(topic, p), 10, cached=False)[1]
+                for p in parts
+            }
+        finally:
+            consumer.close()
+
+    def committed(self, app_id: str, role: str) -> dict[int, int]:
+        """The offsets group ``app_id`` committed on a topic (partitions never committed: -1).
+
+        A brand-new broker may answer NOT_COORDINATOR for a while: retried.
+        """
+        topic = self.topics[role]
+        request = ConsumerGroupTopicPartitions(app_id)
+        for _ in range(40):
+            try:
+                result = self.admin.list_consumer_group_offsets([request])[app_id].result()
+            except KafkaException:
+                time.sleep(0.25)
+                continue
+            return {
+                tp.partition: max(tp.offset, -1)
+                for tp in result.topic_partitions
+                if tp.topic == topic
+            }
+        raise TimeoutError(f"offsets of group {app_id} not listed")
 
     def produce(self, events: list[RequestEvent], extra: list[tuple[bytes, bytes]] = ()) -> None:
         producer = make_producer(self.bootstrap, self.security)
@@ -255,6 +293,34 @@ def scrape(worker: subprocess.Popen) -> str:
     port = worker.args[worker.args.index("--web-port") + 1]
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         return response.read().decode()
+
+
+def applied_offsets(worker: subprocess.Popen) -> dict[int, int]:
+    """Per requests partition, the next offset the worker has not applied yet (its metrics)."""
+    try:
+        metrics = scrape(worker)
+    except OSError:  # not serving yet
+        return {}
+    return {
+        int(p): int(float(v))
+        for p, v in re.findall(
+            r'^distillwatch_applied_offset\{partition="(\d+)",topic="[^"]+"\} (\S+)$', metrics, re.M
+        )
+    }
+
+
+def wait_applied_to_end(
+    deployment: Deployment, worker: subprocess.Popen, deadline_s: float
+) -> tuple[dict[int, int], dict[int, int]]:
+    """(applied, end) offsets per requests partition once every partition is applied to its
+    end, or as they stand at the deadline.  The ends are read anew each time: a transaction's
+    commit markers are written after the producer returns."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        applied, ends = applied_offsets(worker), deployment.end_offsets("requests")
+        if applied == ends or time.monotonic() > deadline:
+            return applied, ends
+        time.sleep(0.5)
 
 
 def split(events: list[RequestEvent], share: float) -> tuple[list, list]:

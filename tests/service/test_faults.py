@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import signal
 import time
 from dataclasses import replace
@@ -20,7 +19,7 @@ from agents.kafka_clients import make_admin
 from agents.settings import KafkaSecurity
 from streams.config import DetectorConfig
 from streams.wire.codecs import decode_alert, decode_dead_letter
-from tests.service.harness import REQUEST_PARTITIONS, Deployment, reference, scrape
+from tests.service.harness import Deployment, reference, scrape, wait_applied_to_end
 from tests.service.own_broker import own_broker
 from tests.service.test_service import DEADLINE, alert_records, assert_same_as_replay
 
@@ -32,18 +31,6 @@ KILLS = 3
 def distinct(records) -> int:
     """Distinct (alert id, revision) pairs among alert records: a restart may repeat some."""
     return len({(a.alert_id, a.revision) for a in (decode_alert(r[3]) for r in records)})
-
-
-def caught_up(worker, partitions: int) -> bool:
-    """Every requests partition reported with zero lag by this worker."""
-    try:
-        metrics = scrape(worker)
-    except OSError:  # not serving yet
-        return False
-    lags = re.findall(
-        r'^distillwatch_consumer_lag\{partition="\d+",topic="[^"]+"\} (\S+)$', metrics, re.M
-    )
-    return len(lags) == partitions and all(float(lag) == 0.0 for lag in lags)
 
 
 def test_workers_killed_at_random_points_end_with_the_uninterrupted_alerts(deployment, traffic):
@@ -72,11 +59,39 @@ def test_workers_killed_at_random_points_end_with_the_uninterrupted_alerts(deplo
     records = alert_records(deployment, {(a.alert_id, a.revision) for a in expected.alerts})
     # the same alert ids, revisions and members as the uninterrupted run
     assert_same_as_replay(records, expected.alerts)
-    # nothing skipped: every partition applied to its end
-    deadline = time.monotonic() + 30
-    while not caught_up(last, REQUEST_PARTITIONS) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert caught_up(last, REQUEST_PARTITIONS), scrape(last)
+    # nothing skipped: every partition applied to its end, as the broker counts it
+    applied, ends = wait_applied_to_end(deployment, last, 30)
+    assert applied == ends, f"applied {applied} of {ends}\n{deployment.logs()}"
+    assert "distillwatch_stalled_partitions 0.0" in scrape(last)
+
+
+def test_a_worker_killed_after_committing_but_before_checkpointing_is_applied_on_restart(
+    deployment, traffic
+):
+    """The exact step of the cause: the group's committed offsets reached every partition's
+    end, the state checkpoints did not (the first worker never writes one).  The consumer of
+    the next worker resumes at the end, so no record arrives that would trigger a re-read:
+    recovery itself must re-read from the checkpoint to the committed offset."""
+    events = traffic.events
+    deployment.produce(events)
+    expected = reference(deployment, len(events))
+    app_id = f"svc-{deployment.run}-gap"
+    never = {"DISTILLWATCH_SERVICE__CHECKPOINT_INTERVAL_S": "86400"}
+    first = deployment.start_worker(app_id, "uncheckpointed", never)
+    ends = deployment.end_offsets("requests")
+    deadline = time.monotonic() + DEADLINE
+    while deployment.committed(app_id, "requests") != ends:
+        assert time.monotonic() < deadline, f"offsets not committed\n{deployment.logs()}"
+        time.sleep(0.25)
+    deployment.stop(first, signal.SIGKILL)
+    state = deployment.read("account_state", lambda r: False, 2)
+    assert state == [], "a checkpoint was written: the kill is not at the step under test"
+
+    second = deployment.start_worker(app_id, "restarted")
+    applied, ends = wait_applied_to_end(deployment, second, 60)
+    assert applied == ends, f"applied {applied} of {ends}\n{deployment.logs()}"
+    records = alert_records(deployment, {(a.alert_id, a.revision) for a in expected.alerts})
+    assert_same_as_replay(records, expected.alerts)
 
 
 def test_the_worker_resumes_by_itself_when_the_broker_comes_back(tmp_path, traffic):

@@ -13,8 +13,15 @@ from collections import defaultdict
 
 import pytest
 
-from streams.wire.codecs import decode_alert, decode_dead_letter
-from tests.service.harness import MALFORMED, reference_alerts, split
+from agents.kafka_clients import make_producer
+from streams.wire.codecs import decode_alert, decode_dead_letter, encode
+from tests.service.harness import (
+    MALFORMED,
+    reference_alerts,
+    scrape,
+    split,
+    wait_applied_to_end,
+)
 
 pytestmark = pytest.mark.service
 
@@ -125,3 +132,30 @@ def test_killed_worker_recovers_its_state_and_ends_with_the_same_alerts(deployme
     recovered = [line for line in log.splitlines() if "recovered" in line]
     assert any("accounts" in line and " 0 accounts" not in line for line in recovered), recovered
     print("\n" + "\n".join(recovered))
+
+
+def test_a_gateway_producing_in_transactions_leaves_no_lag_and_no_stall(deployment, traffic):
+    """A committed transaction ends with a marker: an offset no consumer is given a record at.
+    The worker applies every event, passes the marker and reports the partitions healthy."""
+    events = traffic.events[:400]
+    producer = make_producer(
+        deployment.bootstrap, deployment.security, **{"transactional.id": f"gw-{deployment.run}"}
+    )
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for event in events:
+        producer.produce(deployment.topics["requests"], encode(event), event.account_id.encode())
+    producer.commit_transaction(30)
+    worker = deployment.start_worker(
+        f"svc-{deployment.run}-tx", "tx", {"DISTILLWATCH_SERVICE__STALL_AFTER_S": "2"}
+    )
+    applied, ends = wait_applied_to_end(deployment, worker, DEADLINE)
+    assert applied == ends, f"applied {applied} of {ends}\n{deployment.logs()}"
+    assert sum(ends.values()) > len(events)  # the markers hold offsets of their own
+    metrics = scrape(worker)
+    assert f"distillwatch_events_total {float(len(events))}" in metrics
+    assert "distillwatch_stalled_partitions 0.0" in metrics
+    assert "distillwatch_partition_stalls_total 0.0" in metrics
+    port = worker.args[worker.args.index("--web-port") + 1]
+    health = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10).read()
+    assert b'"status":"ok"' in health and b'"stalled_request_partitions":[]' in health
