@@ -4,5 +4,8 @@
 //! name) is the only module that knows PyO3, so `cargo test --no-default-features` tests the
 //! core without a Python interpreter.
 
+pub mod minhash;
+pub mod templates;
+
 #[cfg(feature = "python")]
 mod python;
