@@ -104,7 +104,9 @@ def assert_identical(report: dict[str, list], allow_surrogates: bool = False) ->
 
 
 def _simulated(scenario: str, seed: int, stride: int) -> list[Pair]:
-    pairs = list(dict.fromkeys((e.prompt, e.system_prompt) for e in simulate(scenario, seed).events))
+    pairs = list(
+        dict.fromkeys((e.prompt, e.system_prompt) for e in simulate(scenario, seed).events)
+    )
     return pairs[::stride]
 
 
@@ -142,9 +144,7 @@ def _strings(value: object, depth: int = 0) -> list[str]:
     if depth > 50:  # deeply nested arrays hold no strings worth the stack
         return []
     if isinstance(value, dict):
-        return [
-            s for k, v in value.items() for s in (*_strings(k), *_strings(v, depth + 1))
-        ]
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v, depth + 1))]
     if isinstance(value, list):
         return [s for v in value for s in _strings(v, depth + 1)]
     return []
@@ -167,8 +167,12 @@ def test_hostile_corpus() -> None:
         pairs += [(s, None) for s in strings]
         if isinstance(doc, dict):
             prompt, system = doc.get("prompt"), doc.get("system_prompt")
-            pairs.append((prompt if isinstance(prompt, str) else None,
-                          system if isinstance(system, str) else None))
+            pairs.append(
+                (
+                    prompt if isinstance(prompt, str) else None,
+                    system if isinstance(system, str) else None,
+                )
+            )
     report = compare(pairs)
     assert len(report["compared"]) > 500
     assert report["surrogates"], "the corpus has undecodable bytes: surrogates must be refused"
@@ -176,21 +180,91 @@ def test_hostile_corpus() -> None:
 
 
 FRAGMENTS = [
-    "```python\ndef f(x):\n    return x\n```", "```\nunclosed fence", "    indented code line",
-    '{"a": {"b": [1, 2.5e-3, null]}}', "{}", "https://example.com/a?b=c&d=e", "www.x.org",
-    "mail john.doe+tag@sub.example.co.uk", "550e8400-e29b-41d4-a716-446655440000",
-    "0xDEADbeef", "deadbeef12", "2024-01-31", "3.14159", "1,000,000", "1e10", "Alice Smith",
-    "John", "New York City", "Python", "JSON", "French", "\u201cquoted words\u201d",
-    '"word"', "'single'", "`tick`", '"""triple\nquote"""', "<task>do</task>", "</x>",
-    "<answer>42</answer>", "\n- item\n- item", "\n1. one\n2) two", "\na) x", "Question:",
-    "Solve the following problem step by step:", "Return JSON with the fields a, b.",
-    "You are an expert.", "Explain your reasoning.", "be concise.", "Answer:", "\n\n",
-    "\r\n", "\t", "\u00a0", "\u2028", "\u3000", "\x1c", "ΣΑΣ", "İstanbul", "ǅ", "ﬁ", "ß",
-    "Ω", "K", "ı", "ſ", "\u0301", "²", "٣", "一二三", "日本語のテキストです", "한국어 문장입니다",
-    "Привет мир", "مرحبا بالعالم", "नमस्ते दुनिया", "el los las una", "le les une des",
-    "der die das", "não é em", "\U0001f600", "\u200d", "\ufeff", "\x00", "!!!", "...",
-    "a.b.c", "e-mail", "step-by-step", "you're", "let's think", "<thinking>", "#include",
-    "SELECT * FROM t GROUP BY x", "fn main() {}", "console.log(x) => y", "$ sudo ls",
+    "```python\ndef f(x):\n    return x\n```",
+    "```\nunclosed fence",
+    "    indented code line",
+    '{"a": {"b": [1, 2.5e-3, null]}}',
+    "{}",
+    "https://example.com/a?b=c&d=e",
+    "www.x.org",
+    "mail john.doe+tag@sub.example.co.uk",
+    "550e8400-e29b-41d4-a716-446655440000",
+    "0xDEADbeef",
+    "deadbeef12",
+    "2024-01-31",
+    "3.14159",
+    "1,000,000",
+    "1e10",
+    "Alice Smith",
+    "John",
+    "New York City",
+    "Python",
+    "JSON",
+    "French",
+    "\u201cquoted words\u201d",
+    '"word"',
+    "'single'",
+    "`tick`",
+    '"""triple\nquote"""',
+    "<task>do</task>",
+    "</x>",
+    "<answer>42</answer>",
+    "\n- item\n- item",
+    "\n1. one\n2) two",
+    "\na) x",
+    "Question:",
+    "Solve the following problem step by step:",
+    "Return JSON with the fields a, b.",
+    "You are an expert.",
+    "Explain your reasoning.",
+    "be concise.",
+    "Answer:",
+    "\n\n",
+    "\r\n",
+    "\t",
+    "\u00a0",
+    "\u2028",
+    "\u3000",
+    "\x1c",
+    "ΣΑΣ",
+    "İstanbul",
+    "ǅ",
+    "ﬁ",
+    "ß",
+    "\u2126",
+    "\u212a",
+    "\u0131",
+    "\u017f",
+    "\u0301",
+    "²",
+    "٣",
+    "一二三",
+    "日本語のテキストです",
+    "한국어 문장입니다",
+    "Привет мир",
+    "مرحبا بالعالم",
+    "नमस्ते दुनिया",
+    "el los las una",
+    "le les une des",
+    "der die das",
+    "não é em",
+    "\U0001f600",
+    "\u200d",
+    "\ufeff",
+    "\x00",
+    "!!!",
+    "...",
+    "a.b.c",
+    "e-mail",
+    "step-by-step",
+    "you're",
+    "let's think",
+    "<thinking>",
+    "#include",
+    "SELECT * FROM t GROUP BY x",
+    "fn main() {}",
+    "console.log(x) => y",
+    "$ sudo ls",
 ]
 
 fragment_text = st.lists(
@@ -241,10 +315,22 @@ def test_generated_text() -> None:
 
 def test_small_limits_and_other_settings() -> None:
     cfg = TemplateConfig(
-        num_perm=16, seed=7, lsh_bands=4, lsh_rows=4, shingle_size=3, id_tokens=2,
-        plain_id_tokens=3, min_wrapper_tokens=2, wrapper_cue_share=0.3, label_max_tokens=2,
-        max_prompt_chars=101, length_buckets=(5, 10, 20, 40, 80, 120, 160, 200),
-        slot_quotes=False, slot_named_entities=False, slot_list_markers=False, cache_size=0,
+        num_perm=16,
+        seed=7,
+        lsh_bands=4,
+        lsh_rows=4,
+        shingle_size=3,
+        id_tokens=2,
+        plain_id_tokens=3,
+        min_wrapper_tokens=2,
+        wrapper_cue_share=0.3,
+        label_max_tokens=2,
+        max_prompt_chars=101,
+        length_buckets=(5, 10, 20, 40, 80, 120, 160, 200),
+        slot_quotes=False,
+        slot_named_entities=False,
+        slot_list_markers=False,
+        cache_size=0,
     )
     pairs = _simulated("small", 1, 5) + _generated(300)
     report = compare(pairs, cfg)
@@ -271,7 +357,9 @@ def test_tables_are_generated_from_this_python() -> None:
     assert spec and spec.loader
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    if native.UNIDATA_VERSION != unicodedata.unidata_version:
-        pytest.skip(f"tables are of Unicode {native.UNIDATA_VERSION}, "
-                    f"this Python has {unicodedata.unidata_version}")
+    if unicodedata.unidata_version != native.UNIDATA_VERSION:
+        pytest.skip(
+            f"tables are of Unicode {native.UNIDATA_VERSION}, "
+            f"this Python has {unicodedata.unidata_version}"
+        )
     assert gen.OUT.read_text(encoding="utf-8") == gen.render(), "rerun tools/gen_tables.py"

@@ -104,7 +104,9 @@ fn seed_sequence_state(entropy: u64, n_words64: usize) -> Vec<u64> {
         value ^ (value >> XSHIFT)
     };
     let mix = |x: u32, y: u32| -> u32 {
-        let r = MIX_MULT_L.wrapping_mul(x).wrapping_sub(MIX_MULT_R.wrapping_mul(y));
+        let r = MIX_MULT_L
+            .wrapping_mul(x)
+            .wrapping_sub(MIX_MULT_R.wrapping_mul(y));
         r ^ (r >> XSHIFT)
     };
     let mut pool = [0u32; POOL];
@@ -153,7 +155,10 @@ impl Pcg64 {
         let s = seed_sequence_state(seed, 4);
         let init_state = (u128::from(s[0]) << 64) | u128::from(s[1]);
         let init_seq = (u128::from(s[2]) << 64) | u128::from(s[3]);
-        let mut rng = Pcg64 { state: 0, inc: (init_seq << 1) | 1 };
+        let mut rng = Pcg64 {
+            state: 0,
+            inc: (init_seq << 1) | 1,
+        };
         rng.step();
         rng.state = rng.state.wrapping_add(init_state);
         rng.step();
@@ -252,14 +257,20 @@ mod tests {
         // np.random.Generator(np.random.PCG64(1)).integers(0, 1 << 64, size=3, dtype=np.uint64)
         let mut rng = Pcg64::from_seed(1);
         let got: Vec<u64> = (0..3).map(|_| rng.next_u64()).collect();
-        assert_eq!(got, [0x8306bdf37922e4ff, 0xf35196bbc152a866, 0x24e7a4f608ec18cd]);
+        assert_eq!(
+            got,
+            [0x8306bdf37922e4ff, 0xf35196bbc152a866, 0x24e7a4f608ec18cd]
+        );
     }
 
     #[test]
     fn hashes_match_hashlib() {
         // hashlib.blake2b(b"", digest_size=8).hexdigest()
         assert_eq!(digest_hex(b""), "e4a6a0577479b2b4");
-        assert_eq!(stable_hash64(""), u64::from_le_bytes([0xe4, 0xa6, 0xa0, 0x57, 0x74, 0x79, 0xb2, 0xb4]));
+        assert_eq!(
+            stable_hash64(""),
+            u64::from_le_bytes([0xe4, 0xa6, 0xa0, 0x57, 0x74, 0x79, 0xb2, 0xb4])
+        );
     }
 
     #[test]

@@ -111,7 +111,9 @@ impl Extractor {
                 .into_iter()
                 .map(|input| {
                     let (p, s) = input?;
-                    match catch_unwind(AssertUnwindSafe(|| core.extract(p.as_deref(), s.as_deref()))) {
+                    match catch_unwind(AssertUnwindSafe(|| {
+                        core.extract(p.as_deref(), s.as_deref())
+                    })) {
                         Ok(Ok(m)) => Ok(m),
                         Ok(Err(e)) => Err(Failure::Error(e.to_string())),
                         Err(payload) => Err(Failure::Panic(

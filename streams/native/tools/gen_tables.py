@@ -37,9 +37,13 @@ def _ranges(pred) -> list[tuple[int, int]]:
 
 
 def _rs_str(s: str) -> str:
-    return '"' + "".join(
-        ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\' else f"\\u{{{ord(ch):x}}}" for ch in s
-    ) + '"'
+    return (
+        '"'
+        + "".join(
+            ch if 0x20 <= ord(ch) < 0x7F and ch not in '"\\' else f"\\u{{{ord(ch):x}}}" for ch in s
+        )
+        + '"'
+    )
 
 
 def _rs_ranges(name: str, ranges: list[tuple[int, int]], doc: str) -> str:
@@ -88,9 +92,11 @@ def render() -> str:
     # Final sigma: str.lower() skips case-ignorable characters around a capital sigma and
     # looks at the first cased one.  Probed from str.lower() itself (see lower() in pyunicode).
     ignorable = _ranges(
-        lambda ch: _sigma_final("A" + ch + "\u03a3")
-        and not _sigma_final("1" + ch + "\u03a3")
-        and ("A\u03a3" + ch).lower()[1] == "\u03c2"
+        lambda ch: (
+            _sigma_final("A" + ch + "\u03a3")
+            and not _sigma_final("1" + ch + "\u03a3")
+            and ("A\u03a3" + ch).lower()[1] == "\u03c2"
+        )
     )
     cased = _ranges(lambda ch: _sigma_final("1" + ch + "\u03a3"))
 
@@ -119,11 +125,15 @@ def render() -> str:
         _rs_ranges("TAG_FIRST", tag_first, "`[A-Za-z_]` under `re.IGNORECASE`."),
         _rs_ranges("TAG_REST", tag_rest, r"`[A-Za-z0-9_\-]` under `re.IGNORECASE`."),
         _rs_pairs("LOWER", lower, "`str.lower()` of each character it changes, by code point."),
-        _rs_ranges("CASE_IGNORABLE", ignorable, "Skipped by the final-sigma rule of `str.lower()`."),
+        _rs_ranges(
+            "CASE_IGNORABLE", ignorable, "Skipped by the final-sigma rule of `str.lower()`."
+        ),
         _rs_ranges("CASED", cased, "Cased (and not case-ignorable) for the final-sigma rule."),
         _rs_words("PUNCTUATION", sorted(chr(c) for c in t._PUNCTUATION), "Dropped by `_words`."),
         _rs_words("NOT_NAMES", sorted(t._NOT_NAMES), "`_NOT_NAMES`."),
-        _rs_pairs("SYN_INDEX", syn_index, "`_SYN_BY_FIRST` flattened in its order: (phrase, canon)."),
+        _rs_pairs(
+            "SYN_INDEX", syn_index, "`_SYN_BY_FIRST` flattened in its order: (phrase, canon)."
+        ),
         _rs_words("STOPWORDS", sorted(t._STOPWORDS), "`_STOPWORDS`."),
         _rs_words("STRONG_CUE_WORDS", sorted(t._STRONG_CUE_WORDS), "`_STRONG_CUE_WORDS`."),
         _rs_words("WEAK_CUE_WORDS", sorted(t._WEAK_CUE_WORDS), "`_WEAK_CUE_WORDS`."),
@@ -137,8 +147,11 @@ def render() -> str:
         ),
         _rs_words("STRUCTURED_KINDS", sorted(t._STRUCTURED_KINDS), "`_STRUCTURED_KINDS`."),
         _rs_words("CODE_MARKERS", t._CODE_MARKERS, "`_CODE_MARKERS`."),
-        f"/// `_CODE_LANGS`, in order.\npub static CODE_LANGS: &[(&str, &[&str])] = &[{code_langs}];\n",
-        _rs_pairs("CATEGORY_OF", sorted(t._CATEGORY_OF.items()), "`_CATEGORY_OF`: (word, category)."),
+        "/// `_CODE_LANGS`, in order.\n"
+        f"pub static CODE_LANGS: &[(&str, &[&str])] = &[{code_langs}];\n",
+        _rs_pairs(
+            "CATEGORY_OF", sorted(t._CATEGORY_OF.items()), "`_CATEGORY_OF`: (word, category)."
+        ),
         f"/// `_CATEGORY_WEIGHT`.\npub static CATEGORY_WEIGHT: &[(&str, f64)] = &[{weights}];\n",
         _rs_pairs("LANG_OF", sorted(t._LANG_OF.items()), "`_LANG_OF`: (word, language)."),
         f"/// `_SCRIPT`, in order: (language, first, last).\n"

@@ -11,8 +11,10 @@ use super::pyunicode::{char_offset, lower, pattern};
 use super::tables;
 
 static LIST_LINES: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(&pattern(r"(?m)^[ \t]*(?:[\-*\x{2022}+]|[{D}]{1,3}[.)])[ \t]+[^{S}]"))
-        .expect("a valid pattern")
+    Regex::new(&pattern(
+        r"(?m)^[ \t]*(?:[\-*\x{2022}+]|[{D}]{1,3}[.)])[ \t]+[^{S}]",
+    ))
+    .expect("a valid pattern")
 });
 
 const NAMES: [&str; 7] = ["xs", "s", "m", "l", "xl", "xxl", "xxxl"];
@@ -21,7 +23,9 @@ const NAMES: [&str; 7] = ["xs", "s", "m", "l", "xl", "xxl", "xxxl"];
 pub fn length_bucket(n: usize, buckets: &[usize]) -> String {
     for (i, &limit) in buckets.iter().enumerate() {
         if n < limit {
-            return NAMES.get(i).map_or_else(|| format!("lt{limit}"), |s| s.to_string());
+            return NAMES
+                .get(i)
+                .map_or_else(|| format!("lt{limit}"), |s| s.to_string());
         }
     }
     let i = buckets.len();
@@ -47,7 +51,12 @@ fn most<K: Ord + Copy + std::hash::Hash>(counts: &FxHashMap<K, f64>) -> Option<K
 fn language(sample: &str, words: &[&str]) -> &'static str {
     if !sample.is_ascii() {
         for &(lang, lo, hi) in tables::SCRIPTS {
-            if sample.chars().filter(|&c| (lo..=hi).contains(&(c as u32))).count() >= 5 {
+            if sample
+                .chars()
+                .filter(|&c| (lo..=hi).contains(&(c as u32)))
+                .count()
+                >= 5
+            {
                 return lang;
             }
         }
@@ -75,7 +84,11 @@ fn category(words: &[&str]) -> &'static str {
 }
 
 /// `prompt_features(prompt, system_prompt)`; `system_prompt` is `None` or not empty.
-pub fn prompt_features(prompt: &str, system_prompt: Option<&str>, buckets: &[usize]) -> BTreeSet<String> {
+pub fn prompt_features(
+    prompt: &str,
+    system_prompt: Option<&str>,
+    buckets: &[usize],
+) -> BTreeSet<String> {
     let raw = match system_prompt {
         None => prompt.to_string(),
         Some(s) => format!("{s}\n\n{prompt}"),
@@ -83,7 +96,10 @@ pub fn prompt_features(prompt: &str, system_prompt: Option<&str>, buckets: &[usi
     let low = lower(&raw);
     let words = words(&low);
     let mut feats = BTreeSet::new();
-    feats.insert(format!("length:{}", length_bucket(prompt.chars().count(), buckets)));
+    feats.insert(format!(
+        "length:{}",
+        length_bucket(prompt.chars().count(), buckets)
+    ));
     if COT_PHRASES.found_in(&words, &low) || low.contains("<thinking>") {
         feats.insert("asks_step_by_step".to_string());
     }
@@ -135,8 +151,18 @@ mod tests {
 
     #[test]
     fn features_of_a_wrapper() {
-        let f = prompt_features("Explain step by step and return JSON with the fields a, b", None, &[100]);
-        for want in ["asks_step_by_step", "asks_json", "asks_fields", "asks_structured", "language:en"] {
+        let f = prompt_features(
+            "Explain step by step and return JSON with the fields a, b",
+            None,
+            &[100],
+        );
+        for want in [
+            "asks_step_by_step",
+            "asks_json",
+            "asks_fields",
+            "asks_structured",
+            "language:en",
+        ] {
             assert!(f.contains(want), "{want} missing from {f:?}");
         }
     }

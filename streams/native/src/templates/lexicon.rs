@@ -18,8 +18,7 @@ pub static STOPWORDS: LazyLock<WordSet> = LazyLock::new(|| set(tables::STOPWORDS
 pub static STRONG_CUE_WORDS: LazyLock<WordSet> = LazyLock::new(|| set(tables::STRONG_CUE_WORDS));
 pub static WEAK_CUE_WORDS: LazyLock<WordSet> = LazyLock::new(|| set(tables::WEAK_CUE_WORDS));
 pub static META_LABELS: LazyLock<WordSet> = LazyLock::new(|| set(tables::META_LABELS));
-pub static ENUMERATION_NOUNS: LazyLock<WordSet> =
-    LazyLock::new(|| set(tables::ENUMERATION_NOUNS));
+pub static ENUMERATION_NOUNS: LazyLock<WordSet> = LazyLock::new(|| set(tables::ENUMERATION_NOUNS));
 pub static FIRST_PERSON: LazyLock<WordSet> = LazyLock::new(|| set(tables::FIRST_PERSON));
 pub static STRUCTURED_KINDS: LazyLock<WordSet> = LazyLock::new(|| set(tables::STRUCTURED_KINDS));
 pub static CATEGORY_OF: LazyLock<FxHashMap<&'static str, &'static str>> =
@@ -42,7 +41,9 @@ pub struct PhraseSet {
 
 impl PhraseSet {
     fn new(rows: &'static [(&'static str, &'static [&'static str])]) -> Self {
-        PhraseSet { by_first: rows.iter().copied().collect() }
+        PhraseSet {
+            by_first: rows.iter().copied().collect(),
+        }
     }
 
     /// Whether `text` (split by `words` into `words`) contains one of the phrases.
@@ -71,7 +72,10 @@ pub static SYN_BY_FIRST: LazyLock<SynIndex> = LazyLock::new(|| {
 });
 
 fn is_punctuation(c: char) -> bool {
-    c.is_ascii() && tables::PUNCTUATION.iter().any(|p| p.as_bytes()[0] == c as u8)
+    c.is_ascii()
+        && tables::PUNCTUATION
+            .iter()
+            .any(|p| p.as_bytes()[0] == c as u8)
 }
 
 static PUNCT_ASCII: LazyLock<[bool; 128]> = LazyLock::new(|| {
@@ -96,7 +100,10 @@ mod tests {
 
     #[test]
     fn words_drop_punctuation_only() {
-        assert_eq!(words("you're (step-by-step): a/b"), ["you're", "step-by-step", "a", "b"]);
+        assert_eq!(
+            words("you're (step-by-step): a/b"),
+            ["you're", "step-by-step", "a", "b"]
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod normalise;
 mod pyunicode;
 mod skeleton;
 #[allow(clippy::all, clippy::pedantic)]
+#[rustfmt::skip]
 mod tables;
 mod tokens;
 
@@ -131,7 +132,11 @@ fn bounded(text: &str, limit: usize) -> Cow<'_, str> {
     let half = limit / 2;
     let head = &text[..pyunicode::char_offset(text, half)];
     // text[-0:] is the whole text
-    let tail = if half == 0 { text } else { &text[pyunicode::char_offset(text, n - half)..] };
+    let tail = if half == 0 {
+        text
+    } else {
+        &text[pyunicode::char_offset(text, n - half)..]
+    };
     Cow::Owned(format!("{head}\n\n{tail}"))
 }
 
@@ -190,8 +195,15 @@ impl Extractor {
             None => String::new(),
         };
         if !sys_norm.is_empty() {
-            let body = if skel.has_payload { skel.text.as_str() } else { PAYLOAD };
-            skel = skeleton::Skeleton { text: format!("{sys_norm}\n\n{body}"), has_payload: true };
+            let body = if skel.has_payload {
+                skel.text.as_str()
+            } else {
+                PAYLOAD
+            };
+            skel = skeleton::Skeleton {
+                text: format!("{sys_norm}\n\n{body}"),
+                has_payload: true,
+            };
         }
         // Tokens of a system-prompt skeleton are those of the system prompt and of the body,
         // each tokenised on its own (as the Python concatenates the two token tuples).
@@ -203,15 +215,32 @@ impl Extractor {
             t.extend(canonical_tokens(body));
             t
         };
-        let wrapper_tokens: FxHashSet<&str> =
-            skel_tokens.iter().copied().filter(|t| *t != PAYLOAD).collect();
+        let wrapper_tokens: FxHashSet<&str> = skel_tokens
+            .iter()
+            .copied()
+            .filter(|t| *t != PAYLOAD)
+            .collect();
         let is_wrapper = skel.has_payload && wrapper_tokens.len() >= cfg.min_wrapper_tokens;
         let plain_text;
         let (text, id_tokens, k, prefix) = if is_wrapper {
-            (skel.text.as_str(), skel_tokens, cfg.id_tokens, WRAPPER_PREFIX)
+            (
+                skel.text.as_str(),
+                skel_tokens,
+                cfg.id_tokens,
+                WRAPPER_PREFIX,
+            )
         } else {
-            plain_text = if sys_norm.is_empty() { norm.clone() } else { format!("{sys_norm}\n\n{norm}") };
-            (plain_text.as_str(), plain_tokens(&plain_text), cfg.plain_id_tokens, PLAIN_PREFIX)
+            plain_text = if sys_norm.is_empty() {
+                norm.clone()
+            } else {
+                format!("{sys_norm}\n\n{norm}")
+            };
+            (
+                plain_text.as_str(),
+                plain_tokens(&plain_text),
+                cfg.plain_id_tokens,
+                PLAIN_PREFIX,
+            )
         };
         let exact_id = digest_hex(text.as_bytes());
         let hashes: Vec<u64> = id_tokens.iter().map(|t| stable_hash64(t)).collect();
@@ -235,7 +264,11 @@ impl Extractor {
             minhash: self.hasher.signature_of_tokens(&hashes, cfg.shingle_size),
             features: features.into_iter().collect(),
             wrapper: is_wrapper,
-            skeleton: if is_wrapper { text.to_string() } else { String::new() },
+            skeleton: if is_wrapper {
+                text.to_string()
+            } else {
+                String::new()
+            },
         })
     }
 }
@@ -257,7 +290,9 @@ mod tests {
         let e = x.extract(None, Some("")).unwrap();
         assert_eq!(e.template_id, "empty");
         assert_eq!(e.minhash, vec![u32::MAX; 64]);
-        let p = x.extract(Some("What is the capital of France?"), None).unwrap();
+        let p = x
+            .extract(Some("What is the capital of France?"), None)
+            .unwrap();
         assert!(p.template_id.starts_with("p-") && !p.wrapper && p.skeleton.is_empty());
         let w = x
             .extract(

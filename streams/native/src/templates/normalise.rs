@@ -43,9 +43,7 @@ static URL: LazyLock<Fancy> =
     LazyLock::new(|| fancy(r"(?:h(?<![{W}>].)ttps?://|w(?<![{W}>].)ww\.)[^{S}]+"));
 // `\b` with Python's `\w`: the first character is in [\w.+-].
 static EMAIL: LazyLock<Fancy> = LazyLock::new(|| {
-    fancy(
-        r"(?:(?<![{W}])(?=[{W}])|(?<=[{W}])(?![{W}]))[{W}.+\-]+@[{W}\-]+(?:\.[{W}\-]+)+",
-    )
+    fancy(r"(?:(?<![{W}])(?=[{W}])|(?<=[{W}])(?![{W}]))[{W}.+\-]+@[{W}\-]+(?:\.[{W}\-]+)+")
 });
 static HEXLIKE: LazyLock<Fancy> = LazyLock::new(|| {
     fancy(r"[0-9a-fA-F](?<![{W}>].)(?:[xX][0-9a-fA-F]+|[0-9a-fA-F\-]{7,})(?![{W}<\-])")
@@ -172,10 +170,19 @@ pub fn normalise(prompt: &str, cfg: &Config) -> Result<String, ExtractError> {
     } else {
         text.push_str(prompt);
     }
-    if text.chars().any(|c| is_space(c) && !matches!(c, '\n' | '\t' | ' ')) {
+    if text
+        .chars()
+        .any(|c| is_space(c) && !matches!(c, '\n' | '\t' | ' '))
+    {
         text = text
             .chars()
-            .map(|c| if is_space(c) && !matches!(c, '\n' | '\t' | ' ') { ' ' } else { c })
+            .map(|c| {
+                if is_space(c) && !matches!(c, '\n' | '\t' | ' ') {
+                    ' '
+                } else {
+                    c
+                }
+            })
             .collect();
     }
     if cfg.slot_named_entities {
@@ -241,13 +248,25 @@ mod tests {
 
     #[test]
     fn slots_volatile_material() {
-        assert_eq!(norm("Call Bob Smith at 555-1234"), "call <#name> at <#num>-<#num>");
-        assert_eq!(norm("see https://x.io/a and www.y.com"), "see <#url> and <#url>");
+        assert_eq!(
+            norm("Call Bob Smith at 555-1234"),
+            "call <#name> at <#num>-<#num>"
+        );
+        assert_eq!(
+            norm("see https://x.io/a and www.y.com"),
+            "see <#url> and <#url>"
+        );
         assert_eq!(norm("mail a.b@c.de now"), "mail <#email> now");
         assert_eq!(norm("id 0xdeadbeef"), "id <#hex>");
-        assert_eq!(norm("say \"hello\" and 'two words'"), "say hello and <#quote>");
+        assert_eq!(
+            norm("say \"hello\" and 'two words'"),
+            "say hello and <#quote>"
+        );
         assert_eq!(norm("x\n- a\n- b"), "x\n<#item> a\n<#item> b");
-        assert_eq!(norm("<task>Do it</task> {\"a\": {\"b\": 1}}"), "<task> <#quote> <#json>");
+        assert_eq!(
+            norm("<task>Do it</task> {\"a\": {\"b\": 1}}"),
+            "<task> <#quote> <#json>"
+        );
     }
 
     #[test]
@@ -257,7 +276,10 @@ mod tests {
 
     #[test]
     fn idempotent_on_samples() {
-        for s in ["Solve: 2+2=?  \n\n\n ```py\nx=1\n```", "Ünïcödé ΣΑΣ “quoted words”"] {
+        for s in [
+            "Solve: 2+2=?  \n\n\n ```py\nx=1\n```",
+            "Ünïcödé ΣΑΣ “quoted words”",
+        ] {
             let once = norm(s);
             assert_eq!(norm(&once), once);
         }

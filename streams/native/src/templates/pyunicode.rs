@@ -99,7 +99,9 @@ fn final_sigma(text: &str, at: usize) -> bool {
     if !before.is_some_and(|c| in_ranges(tables::CASED, c)) {
         return false;
     }
-    let after = text[at + CAPITAL_SIGMA.len_utf8()..].chars().find(|c| !ignorable(c));
+    let after = text[at + CAPITAL_SIGMA.len_utf8()..]
+        .chars()
+        .find(|c| !ignorable(c));
     !after.is_some_and(|c| in_ranges(tables::CASED, c))
 }
 
@@ -113,7 +115,11 @@ pub fn lower(text: &str) -> String {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
         } else if c == CAPITAL_SIGMA {
-            out.push(if final_sigma(text, i) { '\u{3c2}' } else { '\u{3c3}' });
+            out.push(if final_sigma(text, i) {
+                '\u{3c2}'
+            } else {
+                '\u{3c3}'
+            });
         } else {
             match LOWER.binary_search_by_key(&c, |&(from, _)| from) {
                 Ok(k) => out.push_str(LOWER[k].1),
@@ -140,7 +146,10 @@ mod tests {
         assert!(!is_word('\u{203f}')); // nor is connector punctuation other than "_"
         assert!(is_space('\x1f') && is_space('\u{85}') && is_space('\u{3000}'));
         assert!(!is_space('\u{200b}'));
-        assert_eq!(split(" a\x1cb \u{3000}c ").collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(
+            split(" a\x1cb \u{3000}c ").collect::<Vec<_>>(),
+            ["a", "b", "c"]
+        );
     }
 
     #[test]

@@ -67,8 +67,10 @@ fn sentences(line: &str) -> Vec<&str> {
             end += d.len_utf8();
         }
         let before = &line[..i];
-        let splits = matches!(bytes.get(i.wrapping_sub(1)), Some(b'.' | b'!' | b'?' | b':' | b';'))
-            || before.ends_with("<#quote>")
+        let splits = matches!(
+            bytes.get(i.wrapping_sub(1)),
+            Some(b'.' | b'!' | b'?' | b':' | b';')
+        ) || before.ends_with("<#quote>")
             || before.ends_with("<#code>");
         if splits {
             out.push(&line[start..i]);
@@ -88,7 +90,11 @@ fn has_cue(words: &[&str], segment: &str) -> bool {
     if segment.starts_with("be ") {
         return true;
     }
-    let weak: FxHashSet<&str> = words.iter().copied().filter(|w| WEAK_CUE_WORDS.contains(w)).collect();
+    let weak: FxHashSet<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| WEAK_CUE_WORDS.contains(w))
+        .collect();
     weak.len() >= 2
 }
 
@@ -141,13 +147,21 @@ fn classify(normalised: &str, label_max_tokens: usize, share: f64) -> Vec<Segmen
         for (li, line) in lines.iter().enumerate() {
             let segments = sentences(line);
             if forcing {
-                out.extend(segments.iter().map(|s| Segment { kind: Kind::Forced, block: b, text: s }));
+                out.extend(segments.iter().map(|s| Segment {
+                    kind: Kind::Forced,
+                    block: b,
+                    text: s,
+                }));
                 forcing = !slot_only(line);
                 continue;
             }
             for (si, seg) in segments.iter().enumerate() {
                 if slot_only(seg) {
-                    out.push(Segment { kind: Kind::Forced, block: b, text: seg });
+                    out.push(Segment {
+                        kind: Kind::Forced,
+                        block: b,
+                        text: seg,
+                    });
                     continue;
                 }
                 let words = words(seg);
@@ -160,14 +174,28 @@ fn classify(normalised: &str, label_max_tokens: usize, share: f64) -> Vec<Segmen
                 if colon != Colon::Intro || seen_payload {
                     let is_instruction =
                         cue || seg.starts_with('#') || matches!(colon, Colon::Meta | Colon::Intro);
-                    let kind = if is_instruction { Kind::Instruction } else { Kind::Plain };
-                    out.push(Segment { kind, block: b, text: seg });
+                    let kind = if is_instruction {
+                        Kind::Instruction
+                    } else {
+                        Kind::Plain
+                    };
+                    out.push(Segment {
+                        kind,
+                        block: b,
+                        text: seg,
+                    });
                     continue;
                 }
-                out.push(Segment { kind: Kind::Instruction, block: b, text: seg });
-                out.extend(
-                    segments[si + 1..].iter().map(|s| Segment { kind: Kind::Forced, block: b, text: s }),
-                );
+                out.push(Segment {
+                    kind: Kind::Instruction,
+                    block: b,
+                    text: seg,
+                });
+                out.extend(segments[si + 1..].iter().map(|s| Segment {
+                    kind: Kind::Forced,
+                    block: b,
+                    text: s,
+                }));
                 if si == segments.len() - 1 {
                     if li < lines.len() - 1 {
                         forcing = true;
@@ -264,7 +292,10 @@ mod tests {
 
     #[test]
     fn splits_sentences_like_the_python_pattern() {
-        assert_eq!(sentences("a. b c: d <#quote> e"), ["a.", "b c:", "d <#quote>", "e"]);
+        assert_eq!(
+            sentences("a. b c: d <#quote> e"),
+            ["a.", "b c:", "d <#quote>", "e"]
+        );
         assert_eq!(sentences("x.y z"), ["x.y z"]);
     }
 
@@ -276,6 +307,9 @@ mod tests {
             0.5,
         );
         assert!(s.has_payload);
-        assert_eq!(s.text, "solve the following problem step by step:\n\n<#payload>\n\nrespond in json.");
+        assert_eq!(
+            s.text,
+            "solve the following problem step by step:\n\n<#payload>\n\nrespond in json."
+        );
     }
 }

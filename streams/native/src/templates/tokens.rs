@@ -45,7 +45,10 @@ pub fn canonical_tokens(skeleton_text: &str) -> Vec<&str> {
             continue;
         }
         let b = word.as_bytes();
-        if word.chars().count() > 3 && b[b.len() - 1] == b's' && !word.ends_with("ss") && b[0] != b'<'
+        if word.chars().count() > 3
+            && b[b.len() - 1] == b's'
+            && !word.ends_with("ss")
+            && b[0] != b'<'
         {
             out.push(&word[..word.len() - 1]);
         } else {
@@ -65,7 +68,13 @@ mod tests {
             canonical_tokens("please respond with the fields in json format, step by step"),
             ["return", "field", "json", "stepbystep"]
         );
-        assert_eq!(canonical_tokens("<#payload> cats glass"), ["<#payload>", "cat", "glass"]);
-        assert_eq!(plain_tokens("what is the capital of <#name>"), ["capital", "<#name>"]);
+        assert_eq!(
+            canonical_tokens("<#payload> cats glass"),
+            ["<#payload>", "cat", "glass"]
+        );
+        assert_eq!(
+            plain_tokens("what is the capital of <#name>"),
+            ["capital", "<#name>"]
+        );
     }
 }
