@@ -65,6 +65,13 @@ static QUOTE: LazyLock<Fancy> = LazyLock::new(|| {
 });
 static NAME: LazyLock<Fancy> =
     LazyLock::new(|| fancy(r"[A-Z](?<=[a-z0-9][ \t].)[a-z]+(?: [A-Z][a-z]+)*(?![{W}])"));
+// Necessary conditions of the fancy patterns, without look-around: a text none of them
+// matches is left alone without running the backtracking engine over it.
+static MAY_LIST_MARKER: LazyLock<Regex> =
+    LazyLock::new(|| plain(r"\n[ \t]*(?:[\-*\x{2022}+]|[{D}]{1,3}[.)]|[a-zA-Z][.)])[ \t]+[^{S}]"));
+static MAY_HEXLIKE: LazyLock<Regex> =
+    LazyLock::new(|| plain(r"[0-9a-fA-F](?:[xX][0-9a-fA-F]|[0-9a-fA-F\-]{7})"));
+static MAY_NAME: LazyLock<Regex> = LazyLock::new(|| plain(r"[a-z0-9][ \t][A-Z][a-z]"));
 static BLANK_LINES: LazyLock<Regex> = LazyLock::new(|| plain(r"\n{3,}"));
 
 /// `pattern.subn(repl, text)` on a fancy pattern; `None` when nothing matched.
@@ -185,7 +192,7 @@ pub fn normalise(prompt: &str, cfg: &Config) -> Result<String, ExtractError> {
             })
             .collect();
     }
-    if cfg.slot_named_entities {
+    if cfg.slot_named_entities && MAY_NAME.is_match(&text) {
         text = fancy_sub_all(&NAME, text, name_slot)?;
     }
     let mut text = lower(&text);
@@ -200,7 +207,7 @@ pub fn normalise(prompt: &str, cfg: &Config) -> Result<String, ExtractError> {
             format!("<{}> <#quote>", &caps[1])
         })?;
     }
-    if cfg.slot_list_markers {
+    if cfg.slot_list_markers && MAY_LIST_MARKER.is_match(&text) {
         text = fancy_sub_all(&LIST_MARKER, text, |_| "\n<#item> ".to_string())?;
     }
     if text.contains("://") || text.contains("www.") {
@@ -209,14 +216,16 @@ pub fn normalise(prompt: &str, cfg: &Config) -> Result<String, ExtractError> {
     if text.contains('@') {
         text = fancy_sub_all(&EMAIL, text, |_| "<#email>".to_string())?;
     }
-    text = fancy_sub_all(&HEXLIKE, text, hex_slot)?;
+    if MAY_HEXLIKE.is_match(&text) {
+        text = fancy_sub_all(&HEXLIKE, text, hex_slot)?;
+    }
     text = sub(&NUMBER, text, "<#num>");
     if text.contains('{') {
         while BRACES.is_match(&text) {
             text = sub(&BRACES, text, "<#json>");
         }
     }
-    if cfg.slot_quotes {
+    if cfg.slot_quotes && text.contains(['"', '\u{201c}', '`', '\'']) {
         text = fancy_until_fixed(&QUOTE, text, quote_slot)?;
     }
     let mut folded = String::with_capacity(text.len());
