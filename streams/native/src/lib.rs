@@ -6,3 +6,6 @@
 
 #[cfg(feature = "python")]
 mod python;
+
+/// Request events: decoding and validation of raw records (pure Rust).
+pub mod request;
