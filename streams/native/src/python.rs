@@ -2,7 +2,11 @@
 
 use pyo3::prelude::*;
 
+// Request-event decoding (streams._native.decode_requests).
+mod request;
+
 #[pymodule]
-fn _native(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    request::register(m)?;
     Ok(())
 }
