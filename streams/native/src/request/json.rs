@@ -70,7 +70,9 @@ pub fn parse(text: &str) -> Result<Value, SyntaxError> {
     .map_err(|e| SyntaxError(e.to_string()))?;
     de.end().map_err(|e| SyntaxError(e.to_string()))?;
     if has_infinite_number(&value) {
-        return Err(SyntaxError("number is infinity when parsed as double".into()));
+        return Err(SyntaxError(
+            "number is infinity when parsed as double".into(),
+        ));
     }
     Ok(value)
 }
@@ -157,7 +159,12 @@ mod tests {
     #[test]
     fn numbers_read_as_orjson_reads_them() {
         let v = parse(r#"[1, -0, 1.0, 18446744073709551615, 18446744073709551616, -9223372036854775809, 4.9e-325]"#).unwrap();
-        let nums: Vec<Num> = v.as_array().unwrap().iter().map(|n| num(n.as_number().unwrap())).collect();
+        let nums: Vec<Num> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| num(n.as_number().unwrap()))
+            .collect();
         assert_eq!(
             nums,
             vec![

@@ -52,16 +52,26 @@ impl Reason {
 pub enum Detail {
     Text(String),
     /// `head + preview(value) + tail`, where preview is `repr` cut to 80 characters.
-    Preview { head: String, value: Value, tail: String },
+    Preview {
+        head: String,
+        value: Box<Value>,
+        tail: String,
+    },
     /// The JSON parser's message; the Python decoder shows orjson's wording instead.
     Syntax(String),
     /// `prompt_fingerprint` has keys besides its two: the keys in record order (the detail
     /// prints `str(set(keys) - {"template_id", "minhash"})`) and the fingerprint itself.
-    UnknownFingerprintKeys { keys: Vec<String>, value: Value },
+    UnknownFingerprintKeys {
+        keys: Vec<String>,
+        value: Box<Value>,
+    },
     /// Unknown fields nesting deeper than the limit: all keys of the record in record order and
     /// the too-deep ones; the detail names the first too-deep one in the order of
     /// `set(record keys) - contract fields`, as the Python decoder iterates them.
-    TooDeep { keys: Vec<String>, deep: Vec<String> },
+    TooDeep {
+        keys: Vec<String>,
+        deep: Vec<String>,
+    },
 }
 
 impl Detail {
@@ -90,7 +100,10 @@ pub struct Refusal {
 
 impl Refusal {
     pub fn text(reason: Reason, detail: impl Into<String>) -> Self {
-        Refusal { reason, detail: Detail::Text(detail.into()) }
+        Refusal {
+            reason,
+            detail: Detail::Text(detail.into()),
+        }
     }
 }
 

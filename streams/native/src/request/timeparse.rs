@@ -38,7 +38,9 @@ pub fn parse_timestamp(text: &str) -> Result<f64, String> {
     }
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> i64 {
-        b[range].iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
+        b[range]
+            .iter()
+            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
     };
     let (year, month, day) = (digits(0..4), digits(5..7), digits(8..10));
     let (hour, minute, second) = (digits(11..13), digits(14..16), digits(17..19));
@@ -108,9 +110,18 @@ mod tests {
 
     #[test]
     fn parses_as_python() {
-        assert_eq!(parse_timestamp("2024-01-01T00:00:00.1234567Z"), Ok(1704067200.123456));
-        assert_eq!(parse_timestamp("2024-01-01T00:00:00.123456789+05:30"), Ok(1704047400.123456));
-        assert_eq!(parse_timestamp("2024-02-29T12:00:00-23:59"), Ok(1709294340.0));
+        assert_eq!(
+            parse_timestamp("2024-01-01T00:00:00.1234567Z"),
+            Ok(1704067200.123456)
+        );
+        assert_eq!(
+            parse_timestamp("2024-01-01T00:00:00.123456789+05:30"),
+            Ok(1704047400.123456)
+        );
+        assert_eq!(
+            parse_timestamp("2024-02-29T12:00:00-23:59"),
+            Ok(1709294340.0)
+        );
         assert_eq!(parse_timestamp("2024-01-01T00:00:00.5Z"), Ok(1704067200.5));
     }
 

@@ -55,11 +55,25 @@ static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
 /// How one property is constrained.
 enum Rule {
     Const,
-    Text { min: Option<usize>, max: Option<usize> },
-    TextOrNull { min: Option<usize>, max: Option<usize> },
-    Timestamp { nullable: bool },
-    Integer { min: i128, max: i128 },
-    Number { min: i128, max: i128 },
+    Text {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
+    TextOrNull {
+        min: Option<usize>,
+        max: Option<usize>,
+    },
+    Timestamp {
+        nullable: bool,
+    },
+    Integer {
+        min: i128,
+        max: i128,
+    },
+    Number {
+        min: i128,
+        max: i128,
+    },
     Country,
     Fingerprint,
     ResponseFormat,
@@ -67,7 +81,10 @@ enum Rule {
 }
 
 const fn text(min: usize, max: usize) -> Rule {
-    Rule::Text { min: Some(min), max: Some(max) }
+    Rule::Text {
+        min: Some(min),
+        max: Some(max),
+    }
 }
 
 /// The schema's `properties`, in its order.
@@ -79,24 +96,72 @@ const PROPERTIES: [(&str, Rule); 25] = [
     ("org_id", text(1, 256)),
     ("api_key_id", text(1, 256)),
     ("ip", text(1, 64)),
-    ("asn", Rule::Integer { min: 0, max: 4_294_967_295 }),
+    (
+        "asn",
+        Rule::Integer {
+            min: 0,
+            max: 4_294_967_295,
+        },
+    ),
     ("country", Rule::Country),
-    ("user_agent", Rule::Text { min: None, max: Some(4096) }),
+    (
+        "user_agent",
+        Rule::Text {
+            min: None,
+            max: Some(4096),
+        },
+    ),
     ("model", text(1, 256)),
     ("endpoint", text(1, 256)),
-    ("prompt", Rule::Text { min: None, max: None }),
-    ("system_prompt", Rule::TextOrNull { min: None, max: None }),
+    (
+        "prompt",
+        Rule::Text {
+            min: None,
+            max: None,
+        },
+    ),
+    (
+        "system_prompt",
+        Rule::TextOrNull {
+            min: None,
+            max: None,
+        },
+    ),
     ("prompt_fingerprint", Rule::Fingerprint),
-    ("prompt_tokens", Rule::Integer { min: 0, max: 2_147_483_647 }),
-    ("completion_tokens", Rule::Integer { min: 0, max: 2_147_483_647 }),
+    (
+        "prompt_tokens",
+        Rule::Integer {
+            min: 0,
+            max: 2_147_483_647,
+        },
+    ),
+    (
+        "completion_tokens",
+        Rule::Integer {
+            min: 0,
+            max: 2_147_483_647,
+        },
+    ),
     ("response_format", Rule::ResponseFormat),
     ("temperature", Rule::Number { min: 0, max: 2 }),
     ("n", Rule::Integer { min: 1, max: 128 }),
     ("stream", Rule::Boolean),
     ("status", Rule::Integer { min: 100, max: 599 }),
-    ("latency_ms", Rule::Number { min: 0, max: 86_400_000 }),
+    (
+        "latency_ms",
+        Rule::Number {
+            min: 0,
+            max: 86_400_000,
+        },
+    ),
     ("account_created_at", Rule::Timestamp { nullable: true }),
-    ("payment_fingerprint", Rule::TextOrNull { min: Some(1), max: Some(256) }),
+    (
+        "payment_fingerprint",
+        Rule::TextOrNull {
+            min: Some(1),
+            max: Some(256),
+        },
+    ),
 ];
 
 /// Whether `name` is a field of the contract (others are kept as extras).
@@ -127,7 +192,10 @@ pub fn validate(obj: &Map<String, Value>) -> Result<(), Refusal> {
 fn wrong_type(path: &str, expected: &str, value: &Value) -> Refusal {
     Refusal::text(
         Reason::WrongType,
-        format!("field '{path}' must be {expected}, got {}", type_name(value)),
+        format!(
+            "field '{path}' must be {expected}, got {}",
+            type_name(value)
+        ),
     )
 }
 
@@ -136,22 +204,36 @@ fn invalid(path: &str, requirement: &str, value: &Value) -> Refusal {
         reason: Reason::InvalidValue,
         detail: Detail::Preview {
             head: format!("field '{path}' {requirement}, got "),
-            value: value.clone(),
+            value: Box::new(value.clone()),
             tail: String::new(),
         },
     }
 }
 
-fn check_length(path: &str, s: &str, min: Option<usize>, max: Option<usize>, value: &Value) -> Result<(), Refusal> {
+fn check_length(
+    path: &str,
+    s: &str,
+    min: Option<usize>,
+    max: Option<usize>,
+    value: &Value,
+) -> Result<(), Refusal> {
     if min.is_none() && max.is_none() {
         return Ok(());
     }
     let chars = s.chars().count();
     if let Some(min) = min.filter(|&min| chars < min) {
-        return Err(invalid(path, &format!("must be longer than or equal to {min} characters"), value));
+        return Err(invalid(
+            path,
+            &format!("must be longer than or equal to {min} characters"),
+            value,
+        ));
     }
     if let Some(max) = max.filter(|&max| chars > max) {
-        return Err(invalid(path, &format!("must be shorter than or equal to {max} characters"), value));
+        return Err(invalid(
+            path,
+            &format!("must be shorter than or equal to {max} characters"),
+            value,
+        ));
     }
     Ok(())
 }
@@ -177,10 +259,18 @@ fn above(x: Num, bound: i128) -> bool {
 
 fn check_bounds(path: &str, x: Num, min: i128, max: i128, value: &Value) -> Result<(), Refusal> {
     if below(x, min) {
-        return Err(invalid(path, &format!("must be bigger than or equal to {min}"), value));
+        return Err(invalid(
+            path,
+            &format!("must be bigger than or equal to {min}"),
+            value,
+        ));
     }
     if above(x, max) {
-        return Err(invalid(path, &format!("must be smaller than or equal to {max}"), value));
+        return Err(invalid(
+            path,
+            &format!("must be smaller than or equal to {max}"),
+            value,
+        ));
     }
     Ok(())
 }
@@ -204,7 +294,7 @@ fn check(path: &str, rule: &Rule, value: &Value) -> Result<(), Refusal> {
                     reason: Reason::InvalidValue,
                     detail: Detail::Preview {
                         head: "unsupported schema ".into(),
-                        value: value.clone(),
+                        value: Box::new(value.clone()),
                         tail: format!("; this decoder reads '{SCHEMA}'"),
                     },
                 });
@@ -226,7 +316,7 @@ fn check(path: &str, rule: &Rule, value: &Value) -> Result<(), Refusal> {
                         reason: Reason::BadTimestamp,
                         detail: Detail::Preview {
                             head: format!("field '{path}': "),
-                            value: value.clone(),
+                            value: Box::new(value.clone()),
                             tail: " is not an RFC 3339 date-time".into(),
                         },
                     });
@@ -234,7 +324,11 @@ fn check(path: &str, rule: &Rule, value: &Value) -> Result<(), Refusal> {
             }
             Value::Null if *nullable => {}
             _ => {
-                let expected = if *nullable { "string or null" } else { "string" };
+                let expected = if *nullable {
+                    "string or null"
+                } else {
+                    "string"
+                };
                 return Err(wrong_type(path, expected, value));
             }
         },
@@ -256,7 +350,10 @@ fn check(path: &str, rule: &Rule, value: &Value) -> Result<(), Refusal> {
             _ => return Err(wrong_type(path, "string", value)),
         },
         Rule::ResponseFormat => {
-            if !value.as_str().is_some_and(|s| RESPONSE_FORMATS.contains(&s)) {
+            if !value
+                .as_str()
+                .is_some_and(|s| RESPONSE_FORMATS.contains(&s))
+            {
                 return Err(invalid(
                     path,
                     "must be one of ['text', 'json_object', 'json_schema']",
@@ -294,7 +391,11 @@ fn check_fingerprint(value: &Value) -> Result<(), Refusal> {
         return Err(wrong_type("prompt_fingerprint.minhash", "array", minhash));
     };
     if items.is_empty() {
-        return Err(invalid("prompt_fingerprint.minhash", "must contain at least 1 items", minhash));
+        return Err(invalid(
+            "prompt_fingerprint.minhash",
+            "must contain at least 1 items",
+            minhash,
+        ));
     }
     if items.len() > 1024 {
         return Err(invalid(
@@ -311,7 +412,10 @@ fn check_fingerprint(value: &Value) -> Result<(), Refusal> {
     if fp.len() > 2 {
         return Err(Refusal {
             reason: Reason::InvalidValue,
-            detail: Detail::UnknownFingerprintKeys { keys: fp.keys().cloned().collect(), value: value.clone() },
+            detail: Detail::UnknownFingerprintKeys {
+                keys: fp.keys().cloned().collect(),
+                value: Box::new(value.clone()),
+            },
         });
     }
     Ok(())
