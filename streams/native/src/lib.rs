@@ -9,3 +9,6 @@ pub mod templates;
 
 #[cfg(feature = "python")]
 mod python;
+
+/// Request events: decoding and validation of raw records (pure Rust).
+pub mod request;
