@@ -6,18 +6,27 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NATIVE := streams/native
+NATIVE_SOURCES := $(NATIVE)/Cargo.toml $(NATIVE)/Cargo.lock $(wildcard $(NATIVE)/src/*.rs $(NATIVE)/src/*/*.rs)
+CARGO ?= cargo
 KAFKACTL := infra/kafka/kafkactl
 WITH_KAFKA := infra/with-kafka
 
 export DISTILLWATCH_KAFKA_PORT ?= 9092
 export DISTILLWATCH_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(DISTILLWATCH_KAFKA_PORT)
 
-.PHONY: venv kafka-up kafka-down kafka-status kafka-reset topics lint test demo bench
+.PHONY: venv rust kafka-up kafka-down kafka-status kafka-reset topics lint native-check test demo bench
 
 venv: $(STAMP)
 
-# Reinstalls whenever pyproject.toml changes (dependencies, entry points).
-$(STAMP): pyproject.toml
+# The native hot path is a Rust crate that `pip install -e .` builds (setuptools-rust).
+rust:
+	@command -v $(CARGO) >/dev/null 2>&1 \
+	  || { echo "make: cargo not found; install Rust 1.80 or newer (rustup.rs) to build streams/native" >&2; exit 1; }
+
+# Reinstalls whenever pyproject.toml or the native crate changes (dependencies, entry points,
+# the extension module).
+$(STAMP): pyproject.toml $(NATIVE_SOURCES) | rust
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	  || { echo "make: $(PYTHON) is older than 3.11; set PYTHON=python3.11 or newer" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,9 +51,13 @@ topics: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The crate's own tests (pure Rust, no interpreter) and clippy over every target.
+native-check: rust
+	cd $(NATIVE) && $(CARGO) test --quiet --no-default-features && $(CARGO) clippy --quiet --all-targets -- -D warnings
+
 # Lint and the whole suite against a real broker: started for the run if it was not running,
 # and stopped again afterwards only then. Exits with pytest's code (or ruff's if only it failed).
-test: $(STAMP)
+test: $(STAMP) native-check
 	@$(WITH_KAFKA) bash -c '\
 	  $(BIN)/distillwatch topics || exit $$?; \
 	  $(BIN)/ruff check .; lint=$$?; \

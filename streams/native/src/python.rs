@@ -1,0 +1,15 @@
+//! The PyO3 module `streams._native`: batch entry points, GIL released while they run.
+
+use pyo3::prelude::*;
+
+// Request-event decoding (streams._native.decode_requests).
+mod request;
+// Template extraction (streams._native.Extractor).
+mod templates;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    request::register(m)?;
+    templates::register(m)?;
+    Ok(())
+}
