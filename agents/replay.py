@@ -1,7 +1,7 @@
 """``distillwatch replay``: run the detection core over recorded traffic for forensics.
 
 Replay is the same code path as the live service: raw bytes go through
-``streams.wire.codecs.decode_requests``, valid events through each partition's
+``streams.wire.codecs.decode_requests`` (native), valid events through each partition's
 ``streams.stages.admission.Admission`` in offset order, and admitted ones through
 ``streams.detector.Detector`` in the service's canonical order (``agents.coordination``), so a
 recorded range yields the alerts the service emitted for it.  Records of a file are placed on

@@ -14,10 +14,6 @@ from streams.records import (
 )
 from streams.timeparse import parse_timestamp
 
-# Nesting allowed inside an unknown field: orjson writes at most ~250 levels, and an
-# event the detector accepted must be re-encodable (replay, dead letters, tools).
-MAX_EXTRA_DEPTH: Final = 64
-
 _JSON_TYPE_NAMES: Final = {
     dict: "object",
     list: "array",
@@ -27,32 +23,6 @@ _JSON_TYPE_NAMES: Final = {
     float: "number",
     type(None): "null",
 }
-
-
-def extra_fields(obj: dict[str, Any], keys: set[str]) -> dict[str, Any]:
-    extra = {key: obj[key] for key in keys}
-    for key, value in extra.items():
-        if _nesting_exceeds(value, MAX_EXTRA_DEPTH):
-            raise CodecError(
-                "invalid_value", f"field {key!r} nests deeper than {MAX_EXTRA_DEPTH} levels"
-            )
-    return extra
-
-
-def _nesting_exceeds(value: object, limit: int) -> bool:
-    """Whether arrays and objects nest more than ``limit`` levels deep in ``value``."""
-    if type(value) is not dict and type(value) is not list:
-        return False
-    pending: list[tuple[Any, int]] = [(value, 1)]
-    while pending:
-        container, depth = pending.pop()
-        if depth > limit:
-            return True
-        children = container.values() if type(container) is dict else container
-        pending.extend(
-            (child, depth + 1) for child in children if type(child) is dict or type(child) is list
-        )
-    return False
 
 
 def optional_timestamp(obj: dict[str, Any], field: str) -> float | None:
@@ -99,20 +69,6 @@ def wire_timestamp(field: str, text: str) -> float:
         return parse_timestamp(text)
     except ValueError as exc:
         raise CodecError("bad_timestamp", f"field {field!r}: {exc}") from None
-
-
-def check_text_size(field: str, text: str, limit: int) -> None:
-    # isascii() is O(1) in CPython and 4 bytes per character bound UTF-8, so
-    # most texts are sized without encoding them.
-    if text.isascii() or len(text) * 4 <= limit:
-        size = len(text)
-        if size <= limit:
-            return
-    else:
-        size = len(text.encode())
-        if size <= limit:
-            return
-    raise CodecError("oversized_prompt", f"field {field!r} is {size} bytes; limit is {limit}")
 
 
 def schema_error(exc: JsonSchemaValueException) -> CodecError:

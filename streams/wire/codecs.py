@@ -38,15 +38,14 @@ from dataclasses import replace
 from typing import Any, Final
 
 import orjson
-from fastjsonschema import JsonSchemaValueException
 
+from streams import _native
 from streams.config import DEFAULT_MAX_PROMPT_BYTES, DEFAULT_MAX_RECORD_BYTES
 from streams.errors import CodecError
 from streams.records import (
     Action,
     Alert,
     DeadLetter,
-    PromptFingerprint,
     RawRecord,
     RawValue,
     RequestEvent,
@@ -54,31 +53,25 @@ from streams.records import (
 )
 from streams.timeparse import MAX_EPOCH, MIN_EPOCH
 from streams.wire.checks import (
-    check_text_size,
     describe_fault,
-    extra_fields,
-    load_object,
     load_valid,
     optional_timestamp,
-    schema_error,
     wire_timestamp,
 )
 from streams.wire.schemas import (
     ACTION_SCHEMA,
     ALERT_SCHEMA,
     DEAD_LETTER_SCHEMA,
-    REQUEST_EVENT_SCHEMA,
     SIGNATURE_SCHEMA,
     compile_validator,
 )
-from streams.wire.to_wire import REQUEST_FIELDS, TO_WIRE
+from streams.wire.to_wire import TO_WIRE
 
 # Defaults of the size limits; the detector's configuration passes its own values.
 MAX_DEAD_LETTER_ORIGINAL_BYTES: Final = 512 * 1024
 """Most original bytes a dead letter sent to Kafka keeps (``fit_dead_letter``)."""
 
 
-_validate_request = compile_validator(REQUEST_EVENT_SCHEMA)
 _validate_alert = compile_validator(ALERT_SCHEMA)
 _validate_action = compile_validator(ACTION_SCHEMA)
 _validate_signature = compile_validator(SIGNATURE_SCHEMA)
@@ -123,9 +116,12 @@ def decode_request(
     ``topic``/``partition``/``offset`` and the broker ``timestamp`` (epoch
     seconds) only label the dead letter so the record can be found and replayed.
     """
-    return _request_or_dead_letter(
-        raw, topic, partition, offset, timestamp, max_prompt_bytes, max_record_bytes
+    (decoded,) = decode_requests(
+        [(raw, topic, partition, offset, timestamp)],
+        max_prompt_bytes=max_prompt_bytes,
+        max_record_bytes=max_record_bytes,
     )
+    return decoded
 
 
 def decode_requests(
@@ -134,28 +130,51 @@ def decode_requests(
     max_prompt_bytes: int = DEFAULT_MAX_PROMPT_BYTES,
     max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
 ) -> list[RequestEvent | DeadLetter]:
-    """``decode_request`` over a batch, in input order; never raises.
+    """Request events of a batch, in input order; never raises for a bad record.
 
     Items are raw values or ``RawRecord``s (or plain ``(value, topic, partition, offset[,
-    timestamp])`` tuples), so a consumer can hand over a polled batch without building kwargs.
+    timestamp])`` tuples), so a consumer can hand over a polled batch as it stands.  Decoding
+    and validation run natively (``streams._native.decode_requests``: the constraints of
+    ``schemas/request_event.v1.json``, the size limits and the reasons above), one call per
+    run of items with the same topic and partition, with the GIL released while it parses.
     """
     decoded: list[RequestEvent | DeadLetter] = []
-    append = decoded.append
+    values: list[bytes] = []
+    offsets: list[int | None] = []
+    timestamps: list[float | None] = []
+    run: tuple[str | None, int | None] | None = None
+
+    def flush() -> None:
+        if values:
+            topic, partition = run or (None, None)
+            decoded.extend(
+                _native.decode_requests(
+                    values,
+                    topic,
+                    partition,
+                    offsets,
+                    timestamps,
+                    max_prompt_bytes,
+                    max_record_bytes,
+                )
+            )
+            values.clear()
+            offsets.clear()
+            timestamps.clear()
+
     for item in raws:
         if isinstance(item, tuple):
             raw, topic, partition, offset, *rest = item
             timestamp = rest[0] if rest else None
-            append(
-                _request_or_dead_letter(
-                    raw, topic, partition, offset, timestamp, max_prompt_bytes, max_record_bytes
-                )
-            )
         else:
-            append(
-                _request_or_dead_letter(
-                    item, None, None, None, None, max_prompt_bytes, max_record_bytes
-                )
-            )
+            raw, topic, partition, offset, timestamp = item, None, None, None, None
+        if (topic, partition) != run:
+            flush()
+            run = (topic, partition)
+        values.append(raw if type(raw) is bytes else bytes(raw))
+        offsets.append(offset)
+        timestamps.append(timestamp)
+    flush()
     return decoded
 
 
@@ -265,94 +284,6 @@ def decode_dead_letter(raw: RawValue, *, max_record_bytes: int | None = None) ->
 
 
 # ----------------------------------------------------------------------------- internals
-
-
-def _request_or_dead_letter(
-    raw: RawValue,
-    topic: str | None,
-    partition: int | None,
-    offset: int | None,
-    timestamp: float | None,
-    max_prompt_bytes: int,
-    max_record_bytes: int,
-) -> RequestEvent | DeadLetter:
-    try:
-        return _request_from_wire(raw, max_prompt_bytes, max_record_bytes)
-    except CodecError as exc:
-        return _dead_letter(raw, exc.reason, exc.detail, topic, partition, offset, timestamp)
-    except Exception as exc:
-        return _dead_letter(
-            raw, "internal_error", describe_fault(exc), topic, partition, offset, timestamp
-        )
-
-
-def _request_from_wire(raw: RawValue, max_prompt_bytes: int, max_record_bytes: int) -> RequestEvent:
-    obj = load_object(raw, max_record_bytes)
-    # The schema states the prompt/fingerprint rule too; checking it first gives
-    # a precise detail instead of a failed if/then/else.
-    if "prompt_fingerprint" in obj:
-        if "prompt" in obj:
-            raise CodecError(
-                "invalid_value", "'prompt' and 'prompt_fingerprint' are mutually exclusive"
-            )
-        if obj.get("system_prompt") is not None:
-            raise CodecError(
-                "invalid_value",
-                "'system_prompt' must be absent or null when 'prompt_fingerprint' is present",
-            )
-    elif "prompt" not in obj:
-        raise CodecError(
-            "missing_field", "missing required field 'prompt' (or 'prompt_fingerprint')"
-        )
-    try:
-        _validate_request(obj)
-    except JsonSchemaValueException as exc:
-        raise schema_error(exc) from None
-    prompt = obj.get("prompt")
-    system_prompt = obj.get("system_prompt")
-    if prompt is not None:
-        check_text_size("prompt", prompt, max_prompt_bytes)
-        if system_prompt is not None:
-            check_text_size("system_prompt", system_prompt, max_prompt_bytes)
-    created = obj.get("account_created_at")
-    fingerprint = obj.get("prompt_fingerprint")
-    extra_keys = obj.keys() - REQUEST_FIELDS
-    return RequestEvent(
-        event_id=obj["event_id"],
-        ts=wire_timestamp("ts", obj["ts"]),
-        account_id=obj["account_id"],
-        org_id=obj["org_id"],
-        api_key_id=obj["api_key_id"],
-        ip=obj["ip"],
-        asn=int(obj["asn"]),
-        country=obj["country"],
-        user_agent=obj["user_agent"],
-        model=obj["model"],
-        endpoint=obj["endpoint"],
-        prompt=prompt,
-        system_prompt=system_prompt,
-        prompt_tokens=int(obj["prompt_tokens"]),
-        completion_tokens=int(obj["completion_tokens"]),
-        response_format=obj["response_format"],
-        temperature=float(obj["temperature"]),
-        n=int(obj["n"]),
-        stream=obj["stream"],
-        status=int(obj["status"]),
-        latency_ms=float(obj["latency_ms"]),
-        account_created_at=(
-            None if created is None else wire_timestamp("account_created_at", created)
-        ),
-        payment_fingerprint=obj.get("payment_fingerprint"),
-        prompt_fingerprint=(
-            None
-            if fingerprint is None
-            else PromptFingerprint(
-                template_id=fingerprint["template_id"],
-                minhash=tuple(map(int, fingerprint["minhash"])),
-            )
-        ),
-        extra=extra_fields(obj, extra_keys) if extra_keys else {},
-    )
 
 
 def _signature_from_wire(obj: dict[str, Any]) -> Signature:

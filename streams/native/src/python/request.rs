@@ -17,6 +17,7 @@ use crate::request::validate::contract_fields;
 use crate::request::{Detail, Event, Reason, Refusal};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("MAX_EXTRA_DEPTH", MAX_EXTRA_DEPTH)?;
     m.add_function(wrap_pyfunction!(decode_requests, m)?)
 }
 

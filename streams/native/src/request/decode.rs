@@ -30,7 +30,13 @@ pub fn decode_batch(values: &[&[u8]], limits: Limits) -> Vec<Result<Event, Refus
 }
 
 pub fn decode_guarded(raw: &[u8], limits: Limits) -> Result<Event, Refusal> {
-    catch_unwind(AssertUnwindSafe(|| decode_request(raw, limits))).unwrap_or_else(|panic| {
+    guard(|| decode_request(raw, limits))
+}
+
+/// One record's decoding; a panic becomes an `internal_error` refusal of that record alone,
+/// so a decoder fault can never stop a consumer group at the same offset forever.
+fn guard(decode: impl FnOnce() -> Result<Event, Refusal>) -> Result<Event, Refusal> {
+    catch_unwind(AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
         let message = panic
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -259,6 +265,13 @@ mod tests {
         max_prompt_bytes: 65_536,
         max_record_bytes: 262_144,
     };
+
+    #[test]
+    fn a_panic_in_decoding_becomes_an_internal_error_refusal() {
+        let refusal = guard(|| panic!("boom")).err().expect("refused");
+        assert!(matches!(refusal.reason, Reason::InternalError));
+        assert_eq!(refusal.detail.render_plain(), "decoder fault panic: boom");
+    }
 
     fn record(extra: &str) -> String {
         format!(
