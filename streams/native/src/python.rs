@@ -2,6 +2,8 @@
 
 use pyo3::prelude::*;
 
+// Stable hashing and MinHash (streams._native.stable_hash64, MinHasher).
+mod minhash;
 // Request-event decoding (streams._native.decode_requests).
 mod request;
 // Template extraction (streams._native.Extractor).
@@ -9,6 +11,7 @@ mod templates;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    minhash::register(m)?;
     request::register(m)?;
     templates::register(m)?;
     Ok(())

@@ -6,7 +6,10 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 
-use crate::templates::{Config, Extractor as Core, TemplateMatch, UNIDATA_VERSION};
+use crate::templates::{
+    canonical_tokens as core_canonical_tokens, normalise as core_normalise,
+    skeleton as core_skeleton, Config, Extractor as Core, TemplateMatch, UNIDATA_VERSION,
+};
 
 /// Why one item of a batch has no match: a text that is not valid Unicode scalar values
 /// (lone surrogates, which Rust strings cannot hold), an extraction error, or a panic.
@@ -92,7 +95,8 @@ impl Extractor {
     ///
     /// Each item is `(template_id, exact_id, minhash, sorted features, wrapper, skeleton)`,
     /// or a `str` saying why that item has no match ("surrogates: ...", "error: ...",
-    /// "panic: ..."): the caller extracts it another way or dead-letters it.
+    /// "panic: ..."); `TemplateExtractor` replaces lone surrogates and retries, and maps
+    /// the others to a plain match of their own.
     fn extract_many<'py>(
         &self,
         py: Python<'py>,
@@ -156,9 +160,50 @@ impl Extractor {
     }
 }
 
-/// Adds the template-extraction class to the module.
+/// The first step of extraction: case and space folded, volatile material slotted.
+/// Raises `ValueError` when a pattern gives up on pathological input.
+#[pyfunction]
+#[pyo3(signature = (text, slot_quotes=true, slot_named_entities=true, slot_list_markers=true))]
+fn normalise(
+    py: Python<'_>,
+    text: &str,
+    slot_quotes: bool,
+    slot_named_entities: bool,
+    slot_list_markers: bool,
+) -> PyResult<String> {
+    let cfg = Config {
+        slot_quotes,
+        slot_named_entities,
+        slot_list_markers,
+        ..Config::default()
+    };
+    py.detach(|| core_normalise(text, &cfg))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
+/// The second step: `(skeleton text, has_payload)` of a normalised prompt.
+#[pyfunction]
+#[pyo3(signature = (normalised, label_max_tokens=4, wrapper_cue_share=0.5))]
+fn skeleton(normalised: &str, label_max_tokens: usize, wrapper_cue_share: f64) -> (String, bool) {
+    let sk = core_skeleton(normalised, label_max_tokens, wrapper_cue_share);
+    (sk.text, sk.has_payload)
+}
+
+/// The tokens a template id hashes: instruction synonyms folded, stop words dropped.
+#[pyfunction]
+fn canonical_tokens(text: &str) -> Vec<String> {
+    core_canonical_tokens(text)
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Adds the template-extraction class and step functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Extractor>()?;
+    m.add_function(wrap_pyfunction!(normalise, m)?)?;
+    m.add_function(wrap_pyfunction!(skeleton, m)?)?;
+    m.add_function(wrap_pyfunction!(canonical_tokens, m)?)?;
     m.add("UNIDATA_VERSION", UNIDATA_VERSION)?;
     Ok(())
 }
