@@ -27,29 +27,40 @@ The trade-off of a stateless id: paraphrases that canonicalisation does not
 fold get ids of their own (measured by ``bench/templates.py``).  The MinHash
 of the skeleton's shingles travels with every match so that the similarity
 stage can still relate them, with graded rather than all-or-nothing evidence.
+
+Two inputs the native core cannot take as they are, each mapped deterministically:
+
+* Text holding lone surrogates (Rust strings cannot hold them; the wire decoder
+  already refuses such records, so only in-process callers can pass them) is
+  extracted as ``text.encode("utf-8", "replace").decode()``: each lone surrogate
+  becomes ``?``.
+* A prompt the native core fails on ("error: ..." such as a pattern's
+  backtracking limit on pathological text, or "panic: ...") does not stop the
+  stream: it gets a plain match of its own, ``p-`` plus the digest of its
+  bounded text, the empty MinHash and the feature ``extraction_failed``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from streams import _native
 from streams.config import WRAPPER_PREFIX, TemplateConfig
 from streams.errors import ConfigError
 from streams.records import PromptFingerprint
-from streams.sketches.minhash import MinHasher, combine_ngrams, stable_hash64
-from streams.templates.features import prompt_features
-from streams.templates.normalise import DEFAULT_CONFIG, PAYLOAD, normalise
-from streams.templates.skeleton import Skeleton, canonical_tokens, plain_tokens, skeleton
 
 PLAIN_PREFIX = "p-"
 """Template ids of prompts without a wrapper: derived from the whole prompt."""
 EMPTY_TEMPLATE_ID = "empty"
 """Template id of an event with no prompt text at all."""
+EXTRACTION_FAILED = "extraction_failed"
+"""Feature of a prompt the native core failed on (see the module docstring)."""
+
+DEFAULT_CONFIG = TemplateConfig()
+
+Key = tuple[str, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +85,6 @@ class TemplateMatch:
 # --------------------------------------------------------------------------- extractor
 
 
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=8).hexdigest()
-
-
 def _bounded(text: str, limit: int) -> str:
     """Cap the work per prompt; wrappers live at the ends, so keep head and tail."""
     if len(text) <= limit:
@@ -86,110 +93,64 @@ def _bounded(text: str, limit: int) -> str:
     return f"{text[:half]}\n\n{text[-half:]}"
 
 
-def _shingles(token_hashes: np.ndarray, shingle_size: int) -> np.ndarray:
-    """Hashes of all 1..shingle_size word n-grams, mixed from the token hashes."""
-    grams = [token_hashes, *(combine_ngrams(token_hashes, n) for n in range(2, shingle_size + 1))]
-    return np.concatenate(grams) if len(grams) > 1 else token_hashes
+def _scalar(text: str | None) -> str | None:
+    """``text`` with each lone surrogate replaced by ``?`` (Rust strings cannot hold them)."""
+    return None if text is None else text.encode("utf-8", "replace").decode("utf-8")
 
 
-@dataclass(frozen=True, slots=True)
-class _Analysis:
-    """Everything of a ``TemplateMatch`` but the MinHash, which is computed per batch."""
-
-    template_id: str
-    exact_id: str
-    token_hashes: np.ndarray
-    features: frozenset[str]
-    wrapper: bool
-    skeleton: str
-
-    def match(self, signature: np.ndarray) -> TemplateMatch:
-        return TemplateMatch(
-            template_id=self.template_id,
-            exact_id=self.exact_id,
-            minhash=tuple(signature.tolist()),
-            features=self.features,
-            wrapper=self.wrapper,
-            skeleton=self.skeleton,
-        )
-
-
-def _analyse(cfg: TemplateConfig, prompt: str, system: str | None) -> _Analysis:
-    """Template of a (bounded) prompt and system prompt, MinHash aside: a pure function."""
-    norm = normalise(prompt, cfg)
-    skel = skeleton(norm, cfg)
-    sys_norm = normalise(system, cfg) if system else ""
-    if sys_norm:
-        # A system prompt is fixed per application: wrapper by definition, and a
-        # user message without a wrapper of its own is then the payload.
-        body = skel if skel.has_payload else Skeleton(PAYLOAD, (PAYLOAD,), True)
-        skel = Skeleton(
-            text=f"{sys_norm}\n\n{body.text}",
-            tokens=tuple(canonical_tokens(sys_norm)) + body.tokens,
-            has_payload=True,
-        )
-    is_wrapper = skel.has_payload and len(skel.wrapper_tokens) >= cfg.min_wrapper_tokens
-    if is_wrapper:
-        text, id_tokens = skel.text, skel.tokens
-        k, prefix = cfg.id_tokens, WRAPPER_PREFIX
-    else:
-        text = f"{sys_norm}\n\n{norm}" if sys_norm else norm
-        id_tokens = tuple(plain_tokens(text))
-        k, prefix = cfg.plain_id_tokens, PLAIN_PREFIX
-    exact_id = _digest(text.encode("utf-8", "surrogatepass"))
-    hashes = [stable_hash64(t) for t in id_tokens]
-    if hashes:
-        bottom = sorted(set(hashes))[:k]  # the bottom-k sketch of distinct token hashes
-        template_id = prefix + _digest(struct.pack(f"<{len(bottom)}Q", *bottom))
-    else:
-        template_id = prefix + exact_id
-    features = prompt_features(prompt, system, cfg)
-    if is_wrapper:
-        features = features | {"has_wrapper"}
-    return _Analysis(
-        template_id=template_id,
-        exact_id=exact_id,
-        token_hashes=np.array(hashes, dtype=np.uint64),
-        features=features,
-        wrapper=is_wrapper,
-        skeleton=text if is_wrapper else "",
+def native_extractor(cfg: TemplateConfig) -> _native.Extractor:
+    """The native core configured as ``cfg`` (the match cache is Python's)."""
+    return _native.Extractor(
+        num_perm=cfg.num_perm,
+        seed=cfg.seed,
+        shingle_size=cfg.shingle_size,
+        id_tokens=cfg.id_tokens,
+        plain_id_tokens=cfg.plain_id_tokens,
+        min_wrapper_tokens=cfg.min_wrapper_tokens,
+        wrapper_cue_share=cfg.wrapper_cue_share,
+        label_max_tokens=cfg.label_max_tokens,
+        max_prompt_chars=cfg.max_prompt_chars,
+        length_buckets=list(cfg.length_buckets),
+        slot_quotes=cfg.slot_quotes,
+        slot_named_entities=cfg.slot_named_entities,
+        slot_list_markers=cfg.slot_list_markers,
     )
 
 
 class TemplateExtractor:
     """Pure function from prompt text to ``TemplateMatch``, memoised per exact prompt.
 
-    Holds only the MinHash family and a bounded LRU of recent matches: a
-    prompt seen again verbatim (retries, fixed prompts, benchmark loops)
-    costs one dict lookup instead of a full extraction.
+    Holds the native core (built once from the config) and a bounded LRU of
+    recent matches: a prompt seen again verbatim (retries, fixed prompts,
+    benchmark loops) costs one dict lookup instead of a full extraction.
     """
 
-    __slots__ = ("_cache", "_empty", "_hasher", "config")
+    __slots__ = ("_cache", "_core", "_empty", "config")
 
     def __init__(self, config: TemplateConfig | None = None) -> None:
         cfg = self.config = config or DEFAULT_CONFIG
-        self._hasher = hasher = MinHasher(cfg.num_perm, cfg.seed)
+        self._core = native_extractor(cfg)
         self._empty = TemplateMatch(
             template_id=EMPTY_TEMPLATE_ID,
             exact_id=EMPTY_TEMPLATE_ID,
-            minhash=tuple(hasher.empty().tolist()),
+            minhash=(0xFFFFFFFF,) * cfg.num_perm,
             features=frozenset({"empty_prompt"}),
         )
-        self._cache: OrderedDict[tuple[str, str | None], TemplateMatch] = OrderedDict()
+        self._cache: OrderedDict[Key, TemplateMatch] = OrderedDict()
 
-    def _cached(self, key: tuple[str, str | None]) -> TemplateMatch | None:
+    def _cached(self, key: Key) -> TemplateMatch | None:
         match = self._cache.get(key)
         if match is not None:
             self._cache.move_to_end(key)
         return match
 
-    def _remember(self, key: tuple[str, str | None], match: TemplateMatch) -> None:
+    def _remember(self, key: Key, match: TemplateMatch) -> None:
         if self.config.cache_size:
             self._cache[key] = match
             if len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)
 
-    def _key(self, prompt: str | None, system_prompt: str | None) -> tuple[str, str | None]:
+    def _key(self, prompt: str | None, system_prompt: str | None) -> Key:
         limit = self.config.max_prompt_chars
         system = _bounded(system_prompt, limit) if system_prompt else None
         return _bounded(prompt or "", limit), system
@@ -208,17 +169,50 @@ class TemplateExtractor:
             wrapper=fingerprint.template_id.startswith(WRAPPER_PREFIX),
         )
 
+    def _failed(self, key: Key) -> TemplateMatch:
+        """A plain match of its own for a prompt the native core failed on."""
+        prompt, system = key
+        text = f"{system}\n\n{prompt}" if system else prompt
+        digest = hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
+        return TemplateMatch(
+            template_id=PLAIN_PREFIX + digest,
+            exact_id=digest,
+            minhash=self._empty.minhash,
+            features=frozenset({EXTRACTION_FAILED}),
+        )
+
+    def _compute(self, keys: list[Key]) -> list[TemplateMatch]:
+        """Matches of distinct bounded keys: one native call for all of them."""
+        out = self._core.extract_many(keys)
+        refused = [i for i, r in enumerate(out) if isinstance(r, str) and r[:11] == "surrogates:"]
+        if refused:
+            again = self._core.extract_many([tuple(map(_scalar, keys[i])) for i in refused])
+            for i, item in zip(refused, again, strict=True):
+                out[i] = item
+        return [
+            self._failed(key)
+            if isinstance(item, str)
+            else TemplateMatch(
+                template_id=item[0],
+                exact_id=item[1],
+                minhash=tuple(item[2]),
+                features=frozenset(item[3]),
+                wrapper=item[4],
+                skeleton=item[5],
+            )
+            for key, item in zip(keys, out, strict=True)
+        ]
+
     def extract_texts(self, texts: list[tuple[str | None, str | None]]) -> list[TemplateMatch]:
         """Templates of many (prompt, system prompt) pairs: ``extract`` of each pair.
 
-        The MinHash of all prompts not in the cache is computed in one vectorised pass
-        (``MinHasher.signatures_of_token_hashes``), and a prompt repeated within the batch
-        is analysed once.
+        All prompts not in the cache go to the native core in one call (which runs
+        without the GIL), and a prompt repeated within the batch is extracted once.
         """
-        empty = ("", None)
+        empty: Key = ("", None)
         keys = [self._key(p, s) if p or s else empty for p, s in texts]
-        found: dict[tuple[str, str | None], TemplateMatch] = {empty: self._empty}
-        pending: dict[tuple[str, str | None], _Analysis] = {}
+        found: dict[Key, TemplateMatch] = {empty: self._empty}
+        pending: dict[Key, None] = {}
         for key in keys:
             if key in found or key in pending:
                 continue
@@ -226,13 +220,11 @@ class TemplateExtractor:
             if match is not None:
                 found[key] = match
             else:
-                pending[key] = _analyse(self.config, *key)
+                pending[key] = None
         if pending:
-            signatures = self._hasher.signatures_of_token_hashes(
-                [a.token_hashes for a in pending.values()], self.config.shingle_size
-            )
-            for (key, analysis), signature in zip(pending.items(), signatures, strict=True):
-                found[key] = match = analysis.match(signature)
+            missing = list(pending)
+            for key, match in zip(missing, self._compute(missing), strict=True):
+                found[key] = match
                 self._remember(key, match)
         return [found[key] for key in keys]
 
@@ -255,9 +247,6 @@ class TemplateExtractor:
         key = self._key(prompt, system_prompt)
         match = self._cached(key)
         if match is None:
-            cfg = self.config
-            analysis = _analyse(cfg, *key)
-            shingles = _shingles(analysis.token_hashes, cfg.shingle_size)
-            match = analysis.match(self._hasher.signature_from_hashes(shingles))
+            (match,) = self._compute([key])
             self._remember(key, match)
         return match

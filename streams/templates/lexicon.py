@@ -400,3 +400,24 @@ SCRIPT = (
     ("ar", re.compile(r"[\u0600-\u06ff]")),
     ("hi", re.compile(r"[\u0900-\u097f]")),
 )
+
+# Sentence classification (instruction or plain) of the skeleton step.
+STRONG_CUE_WORDS = """\
+    respond responds reply reasoning rationale think thinking instruction instructions
+    concise concisely stepwise step-by-step pedagogical"""
+WEAK_CUE_WORDS = """\
+    json yaml xml markdown schema field fields keys format formatted formatting output tags
+    response following follows below above table columns"""
+META_LABEL_WORDS = """\
+    system assistant instruction instructions format response output requirements rules
+    note notes constraints guidelines example examples style"""
+# "... with the fields: a, b" enumerates wrapper detail rather than introducing a payload.
+ENUMERATION_NOUN_WORDS = """\
+    fields field keys key columns column properties sections parts structure schema format
+    tags attributes categories options"""
+# A first-person line ("here is my code:") is the user talking inside a payload.
+FIRST_PERSON_WORDS = "i i'm i've my me we our us"
+# ASCII punctuation dropped when a text is split into words ("you're", "step-by-step" stay whole).
+PUNCTUATION = '.,;:!?()[]{}"<>/\\=*&%$#@^|~`'
+# The features that ask for structured output.
+STRUCTURED_KINDS = ("asks_json", "asks_yaml", "asks_xml", "asks_table", "asks_fields")

@@ -1,13 +1,14 @@
-"""Writes src/templates/tables.rs: the word lists and Unicode tables of streams.templates.
+"""Writes src/templates/tables.rs: the word lists of streams.templates.lexicon and Unicode tables.
 
-The Rust port must use the very words of the Python extractor and Python's own definitions
-of ``\\w``, ``\\d``, ``\\s`` (``re`` on str), ``str.isspace``/``split``/``strip`` and
-``str.lower`` (with its final-sigma rule), so both are read here from the running
-interpreter rather than retyped.  Usage (from the repository root)::
+The word lists are reviewable data in ``streams/templates/lexicon.py``; this tool groups them
+the way the crate looks them up (synonym phrases by first word, longest first; phrase sets by
+first word) and reads Python's own definitions of ``\\w``, ``\\d``, ``\\s`` (``re`` on str),
+``str.isspace``/``split``/``strip`` and ``str.lower`` (with its final-sigma rule) from the
+running interpreter rather than retyping them.  Usage (from the repository root)::
 
     .venv/bin/python streams/native/tools/gen_tables.py
 
-``tests/test_native_templates.py`` regenerates the text and compares it with the file.
+``tests/streams/templates/test_golden.py`` regenerates the text and compares it with the file.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import sys
 import unicodedata
 from pathlib import Path
+from types import SimpleNamespace
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "templates" / "tables.rs"
 _SURROGATES = range(0xD800, 0xE000)
@@ -61,10 +63,10 @@ def _rs_pairs(name: str, pairs, doc: str) -> str:
     return f"/// {doc}\npub static {name}: &[(&str, &str)] = &[{body}];\n"
 
 
-def _rs_phrase_set(name: str, phrase_set, doc: str) -> str:
+def _rs_phrase_set(name: str, by_first: dict[str, list[str]], doc: str) -> str:
     rows = ", ".join(
         f"({_rs_str(first)}, &[{', '.join(_rs_str(p) for p in phrases)}])"
-        for first, phrases in phrase_set._by_first.items()
+        for first, phrases in by_first.items()
     )
     return f"/// {doc}\npub static {name}: &[(&str, &[&str])] = &[{rows}];\n"
 
@@ -73,8 +75,61 @@ def _sigma_final(text: str) -> bool:
     return text.lower()[-1] == "\u03c2"
 
 
+def _split_words(text: str, punctuation: str) -> list[str]:
+    return text.translate(str.maketrans(dict.fromkeys(punctuation, " "))).split()
+
+
+def _by_first(phrases, punctuation: str) -> dict[str, list[str]]:
+    """Phrases grouped by their first word, in order (the crate's ``PhraseSet``)."""
+    out: dict[str, list[str]] = {}
+    for phrase in phrases:
+        out.setdefault(_split_words(phrase, punctuation)[0], []).append(phrase)
+    return out
+
+
+def _synonym_index(synonyms: dict[str, str]) -> list[tuple[str, str]]:
+    """(phrase, canonical word), grouped by first token, longest phrase first."""
+    token = re.compile(r"</?#?\w+>|\w+")
+    canon_of: dict[tuple[str, ...], str] = {}
+    for canon, phrases in synonyms.items():
+        for phrase in phrases.split("|"):
+            canon_of.setdefault(tuple(token.findall(phrase.strip())), canon)
+    index: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for key, canon in sorted(canon_of.items(), key=lambda kv: -len(kv[0])):
+        index.setdefault(key[0], []).append((key, canon))
+    return [(" ".join(key), canon) for entries in index.values() for key, canon in entries]
+
+
+def _lexicon() -> SimpleNamespace:
+    """The tables, grouped from ``streams.templates.lexicon``."""
+    from streams.templates import lexicon as x
+
+    punct = x.PUNCTUATION
+    return SimpleNamespace(
+        _PUNCTUATION=str.maketrans(dict.fromkeys(punct, " ")),
+        _NOT_NAMES=frozenset(x.NOT_NAME_WORDS.split()),
+        _SYN_INDEX=_synonym_index(x.SYNONYMS),
+        _STOPWORDS=frozenset(x.STOPWORD_WORDS.split()),
+        _STRONG_CUE_WORDS=frozenset(x.STRONG_CUE_WORDS.split()),
+        _WEAK_CUE_WORDS=frozenset(x.WEAK_CUE_WORDS.split()),
+        _CUE_PHRASE_SET=_by_first(x.CUE_PHRASES, punct),
+        _META_LABELS=frozenset(x.META_LABEL_WORDS.split()),
+        _ENUMERATION_NOUNS=frozenset(x.ENUMERATION_NOUN_WORDS.split()),
+        _FIRST_PERSON=frozenset(x.FIRST_PERSON_WORDS.split()),
+        _COT_PHRASE_SET=_by_first(x.COT_PHRASES, punct),
+        _STRUCTURED_NEEDLES=tuple((n, name) for name, needles in x.STRUCTURED for n in needles),
+        _STRUCTURED_KINDS=frozenset(x.STRUCTURED_KINDS),
+        _CODE_MARKERS=x.CODE_MARKERS,
+        _CODE_LANGS=x.CODE_LANGS,
+        _CATEGORY_OF={w: cat for cat, words in x.CATEGORY_WORDS.items() for w in words},
+        _CATEGORY_WEIGHT=x.CATEGORY_WEIGHT,
+        _LANG_OF=x.LANG_OF,
+        _SCRIPT=x.SCRIPT,
+    )
+
+
 def render() -> str:
-    from streams import templates as t
+    t = _lexicon()
 
     one = re.compile(r"\w")
     word = _ranges(lambda ch: one.match(ch) is not None)
@@ -100,9 +155,7 @@ def render() -> str:
     )
     cased = _ranges(lambda ch: _sigma_final("1" + ch + "\u03a3"))
 
-    syn_index = [
-        (" ".join(key), canon) for entries in t._SYN_BY_FIRST.values() for key, canon in entries
-    ]
+    syn_index = t._SYN_INDEX
     scripts = []
     for lang, pattern in t._SCRIPT:
         m = re.fullmatch(r"\[\\u([0-9a-f]{4})-\\u([0-9a-f]{4})\]", pattern.pattern)

@@ -9,12 +9,11 @@ import sys
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from streams._native import canonical_tokens, normalise, skeleton
 
 from streams.config import WRAPPER_PREFIX, TemplateConfig
 from streams.records import PromptFingerprint
 from streams.templates.extractor import EMPTY_TEMPLATE_ID, PLAIN_PREFIX, TemplateExtractor
-from streams.templates.normalise import normalise
-from streams.templates.skeleton import canonical_tokens, skeleton
 
 X = TemplateExtractor()
 
@@ -212,8 +211,9 @@ def test_same_question_with_other_numbers_or_names_is_one_plain_template():
 
 def test_payload_after_an_introducing_colon_is_payload_even_with_cue_words():
     prompt = "Solve the following problem step by step:\nWrite a function that returns JSON."
-    sk = skeleton(normalise(prompt))
-    assert sk.text == "solve the following problem step by step: <#payload>"
+    text, has_payload = skeleton(normalise(prompt))
+    assert text == "solve the following problem step by step: <#payload>"
+    assert has_payload
 
 
 def test_cue_words_inside_a_payload_block_do_not_leak_into_the_wrapper():

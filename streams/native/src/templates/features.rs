@@ -1,4 +1,4 @@
-//! `streams.templates.prompt_features`: cheap structural features of a prompt.
+//! Prompt features: cheap structural features of a prompt.
 
 use std::collections::BTreeSet;
 use std::sync::LazyLock;

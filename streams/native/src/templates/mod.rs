@@ -1,12 +1,13 @@
-//! Prompt template extraction, a port of `streams/templates.py` that gives identical
-//! results: template id, exact id, MinHash of the id tokens' shingles, features, wrapper
-//! flag and skeleton.
+//! Prompt template extraction, the implementation behind `streams.templates.TemplateExtractor`
+//! (ported from the former Python extractor, whose results it reproduces byte for byte, pinned
+//! by `tests/streams/templates/data/golden_matches.jsonl.gz`): template id, exact id, MinHash
+//! of the id tokens' shingles, features, wrapper flag and skeleton.
 //!
-//! Python semantics that Rust does not share are reproduced from tables generated from the
+//! Python semantics that Rust does not share (ids and features must not change) are reproduced from tables generated from the
 //! Python interpreter (`tables`, see `tools/gen_tables.py`): `re`'s `\w`/`\d`/`\s`,
 //! `str.split`/`strip`/`isspace` and `str.lower` (with final sigma).  Lengths and slices are
 //! counted in code points, as Python's are.  Rust strings cannot hold lone surrogates; the
-//! binding reports such a prompt as an error instead of extracting it (see `python.rs`).
+//! binding reports such a prompt ("surrogates: ...") and `TemplateExtractor` replaces them.
 
 mod features;
 mod lexicon;
@@ -38,7 +39,7 @@ pub const PLAIN_PREFIX: &str = "p-";
 pub const EMPTY_TEMPLATE_ID: &str = "empty";
 pub const PAYLOAD: &str = "<#payload>";
 
-/// `streams.templates.TemplateConfig`, the fields extraction reads.
+/// `streams.config.TemplateConfig`, the fields extraction reads.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub num_perm: usize,
@@ -112,7 +113,7 @@ impl fmt::Display for ExtractError {
 
 impl std::error::Error for ExtractError {}
 
-/// `streams.templates.TemplateMatch`; `features` sorted.
+/// `streams.templates.extractor.TemplateMatch`; `features` sorted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TemplateMatch {
     pub template_id: String,

@@ -1,4 +1,4 @@
-//! `streams.templates.normalise`: volatile material slotted, case and whitespace folded.
+//! `normalise`: volatile material slotted, case and whitespace folded.
 //!
 //! The patterns are those of the Python module with `\w`, `\d`, `\s` spelled as Python's
 //! classes (see `pyunicode`).  Patterns with look-around or a back-reference run on
@@ -168,7 +168,7 @@ fn hex_slot(caps: &FancyCaptures<'_>) -> String {
     token.to_string()
 }
 
-/// `streams.templates.normalise`.
+/// The first step of extraction.
 pub fn normalise(prompt: &str, cfg: &Config) -> Result<String, ExtractError> {
     let mut text = String::with_capacity(prompt.len() + 1);
     text.push('\n');

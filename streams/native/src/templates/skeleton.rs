@@ -1,4 +1,4 @@
-//! `streams.templates.skeleton`: the instruction runs at both ends, the rest one payload slot.
+//! `skeleton`: the instruction runs at both ends, the rest one payload slot.
 
 use std::sync::LazyLock;
 
@@ -251,7 +251,7 @@ fn run(segments: &[Segment<'_>], order: &[usize], blocks: &FxHashSet<usize>) -> 
     taken
 }
 
-/// `streams.templates.skeleton` of `normalise`d text.
+/// Skeleton of `normalise`d text.
 pub fn skeleton(normalised: &str, label_max_tokens: usize, share: f64) -> Skeleton {
     let segments = classify(normalised, label_max_tokens, share);
     let blocks = instruction_blocks(&segments, share);

@@ -1,4 +1,4 @@
-//! `canonical_tokens` and `plain_tokens` of `streams.templates`.
+//! `canonical_tokens` and `plain_tokens`: the tokens template ids hash.
 
 use std::sync::LazyLock;
 
