@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from streams.config import TemplateConfig
 from streams.detector import Detector
 from streams.records import PromptFingerprint
-from streams.sketches.minhash import MinHasher, combine_ngrams
 from streams.templates.extractor import TemplateExtractor
 from streams.wire.fingerprint import prompt_fingerprint, prompt_fingerprints
 from tests.support.core_traffic import generate
@@ -25,23 +20,6 @@ PROMPTS = [
     ("word", None),  # one token: no bigram
     ("", None),  # no text at all
 ]
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    lengths=st.lists(st.integers(0, 9), min_size=1, max_size=25),
-    shingle_size=st.integers(1, 3),
-    chunk=st.integers(1, 40),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_batched_signatures_equal_single_ones(lengths, shingle_size, chunk, seed):
-    rng = np.random.default_rng(seed)
-    arrays = [rng.integers(0, 2**63, size=n, dtype=np.uint64) for n in lengths]
-    hasher = MinHasher(32, 3)
-    batched = hasher.signatures_of_token_hashes(arrays, shingle_size, chunk_values=chunk)
-    for row, tokens in zip(batched, arrays, strict=True):
-        grams = [tokens, *(combine_ngrams(tokens, n) for n in range(2, shingle_size + 1))]
-        assert (row == hasher.signature_from_hashes(np.concatenate(grams))).all()
 
 
 def test_extract_texts_equals_extract_with_and_without_cache():

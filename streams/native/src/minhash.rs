@@ -1,4 +1,5 @@
-//! MinHash signatures over 64-bit token hashes, bit-for-bit those of `streams/minhash.py`.
+//! MinHash signatures over 64-bit token hashes, the one implementation
+//! (`streams.sketches.minhash` and template extraction call it).
 //!
 //! `stable_hash64` is the 8-byte BLAKE2b of the UTF-8 token read little-endian; the
 //! permutation coefficients come from numpy's `Generator(PCG64(seed))` (`SeedSequence`
@@ -37,12 +38,13 @@ pub fn digest_hex(data: &[u8]) -> String {
     s
 }
 
-/// `streams.minhash.stable_hash64`.
+/// `streams.sketches.minhash.stable_hash64`.
 pub fn stable_hash64(token: &str) -> u64 {
     u64::from_le_bytes(blake2b8(token.as_bytes()))
 }
 
-/// `streams.minhash.combine_ngrams` for `n >= 1`.
+/// Hashes of all contiguous n-grams (`n >= 1`), mixed from the token hashes without
+/// re-hashing text; position-sensitive, so `a b` != `b a`.
 pub fn combine_ngrams(hashes: &[u64], n: usize) -> Vec<u64> {
     assert!(n >= 1, "n-gram size must be >= 1");
     if hashes.len() < n {
@@ -65,7 +67,7 @@ pub fn combine_ngrams(hashes: &[u64], n: usize) -> Vec<u64> {
         .collect()
 }
 
-/// splitmix64 finaliser, `streams.minhash.scramble` of one value.
+/// splitmix64 finaliser of one value: a bijection whose outputs look uniform.
 #[inline]
 pub fn scramble(mut x: u64) -> u64 {
     x ^= x >> 30;
@@ -177,7 +179,7 @@ impl Pcg64 {
     }
 }
 
-/// `streams.minhash.MinHasher`: `num_perm` multiply-shift permutations of scrambled hashes.
+/// `streams.sketches.minhash.MinHasher`: `num_perm` multiply-shift permutations of scrambled hashes.
 #[derive(Clone, Debug)]
 pub struct MinHasher {
     a: Vec<u64>,
@@ -221,7 +223,7 @@ impl MinHasher {
     }
 
     /// Signature of the 1..`shingle_size`-grams of a token-hash sequence, as
-    /// `MinHasher.signatures_of_token_hashes` gives for one sequence.
+    /// template extraction stores in `TemplateMatch.minhash`.
     pub fn signature_of_tokens(&self, token_hashes: &[u64], shingle_size: usize) -> Vec<u32> {
         if token_hashes.is_empty() {
             return self.empty();
