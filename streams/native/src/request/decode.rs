@@ -268,7 +268,7 @@ mod tests {
 
     #[test]
     fn a_panic_in_decoding_becomes_an_internal_error_refusal() {
-        let refusal = guard(|| panic!("boom")).err().expect("refused");
+        let refusal = guard(|| panic!("boom")).expect_err("refused");
         assert!(matches!(refusal.reason, Reason::InternalError));
         assert_eq!(refusal.detail.render_plain(), "decoder fault panic: boom");
     }
