@@ -2,84 +2,24 @@
 
 Stage state lives in the worker's memory and is checkpointed to compacted topics this service
 owns, as bytes from the core's ``to_bytes``.  Recovery reads a checkpoint partition up to its
-end and then re-reads the input from the checkpoint's offset (``read_range``), so a restarted
-worker ends in the state an uninterrupted one has.
+end (``read_latest``) and then re-reads the input from the checkpoint's offset to the group's
+committed offset (``agents.kafka.reader.read_range``), so a restarted worker ends in the state
+an uninterrupted one has.
 """
 
 from __future__ import annotations
 
 import math
-import time
-import uuid
 from typing import Any
 
-from confluent_kafka import (
-    OFFSET_BEGINNING,
-    Consumer,
-    ConsumerGroupTopicPartitions,
-    KafkaError,
-    Message,
-    TopicPartition,
-)
+from confluent_kafka import OFFSET_BEGINNING, ConsumerGroupTopicPartitions, TopicPartition
 
-from agents.kafka.clients import make_admin, make_consumer
+from agents.kafka.clients import make_admin
+from agents.kafka.reader import range_consumer, read_range
 
 CHUNK_BYTES = 512 * 1024
 """A large state is cut into records this big (the broker's default limit is 1 MiB)."""
 _BLOB_META = b"meta"
-
-
-def _consumer(bootstrap: str) -> Consumer:
-    return make_consumer(
-        bootstrap,
-        f"distillwatch-reader-{uuid.uuid4().hex}",
-        **{
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "isolation.level": "read_committed",
-            "fetch.max.bytes": 64 * 1024 * 1024,
-        },
-    )
-
-
-def read_range(
-    bootstrap: str,
-    topic: str,
-    partition: int,
-    start: int,
-    end: int | None,
-    timeout: float = 30.0,
-    limit: int | None = None,
-) -> list[Message]:
-    """Records of one partition with ``start <= offset < end`` (``end`` None: to its end),
-    at most ``limit`` of them."""
-    consumer = _consumer(bootstrap)
-    try:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout)
-        stop = high if end is None else min(end, high)
-        start = max(start, low) if start != OFFSET_BEGINNING else low
-        if start >= stop:
-            return []
-        consumer.assign([TopicPartition(topic, partition, start)])
-        out: list[Message] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            # consume() waits its whole timeout unless the batch fills: keep it short
-            batch = consumer.consume(10000, timeout=0.05)
-            if not batch and time.monotonic() > deadline:
-                raise TimeoutError(f"{topic}[{partition}] stalled before offset {stop}")
-            for message in batch:
-                if message.error() is not None:
-                    if message.error().code() == KafkaError._PARTITION_EOF:
-                        return out
-                    raise RuntimeError(f"reading {topic}[{partition}]: {message.error()}")
-                if message.offset() >= stop:
-                    return out
-                out.append(message)
-                if message.offset() >= stop - 1 or len(out) == limit:
-                    return out
-    finally:
-        consumer.close()
 
 
 def read_latest(bootstrap: str, topic: str, partition: int) -> dict[bytes, bytes]:
@@ -97,7 +37,7 @@ def read_latest(bootstrap: str, topic: str, partition: int) -> dict[bytes, bytes
 
 
 def high_watermarks(bootstrap: str, topic: str, partitions: list[int]) -> dict[int, int]:
-    consumer = _consumer(bootstrap)
+    consumer = range_consumer(bootstrap)
     try:
         return {
             p: consumer.get_watermark_offsets(TopicPartition(topic, p), 10.0, cached=False)[1]
