@@ -4,8 +4,10 @@ Per requests partition it keeps the accounts' profiles (``streams.stages.profile
 offset, and the partition's event-time watermark: the running maximum of admitted event
 ``ts`` in offset order.  That running maximum is also each message's ``order_ts``, the first part of
 the canonical order in which the cross-account stage processes messages; it is a function of
-the partition's content alone, so live, replay and a restarted worker compute the same keys
-(``agents.kafka.topics`` applies the same rule to a forensic replay).
+the partition's content alone, so a live worker and a restarted one compute the same keys,
+and so does forensic replay, which runs this very stage on each partition's records
+(``agents.tools.replay``; ``agents.kafka.topics.partition_for`` puts a file's records on the
+partition the requests topic would give their account).
 
 Before the core, each partition's events pass its ``streams.stages.admission.Admission`` (late,
 future and duplicate events are dead-lettered); the partition's watermark is the admission's,
@@ -108,9 +110,6 @@ class PartitionState:
             account = key.decode()
             self.applied[account] = row["o"]
             self.profiler.states[account] = AccountState.from_bytes(orjson.dumps(row["s"]), config)
-
-    def state_bytes(self) -> int:
-        return sum(len(s.to_bytes()) for s in self.profiler.states.values())
 
 
 class AccountStage:

@@ -9,7 +9,8 @@ partition that reported itself caught up and then stayed silent for ``idle_flush
 holding the others back.  Released messages go through the very code of
 ``streams.detector.Detector.process`` (``Detector.observe_event`` for an event's first message,
 then ``Detector.route``), so the alerts equal those of an in-process ``Detector`` fed the same
-events in the same canonical order (``agents.kafka.topics``).
+events in the same canonical order; forensic replay (``agents.tools.replay``) runs this very
+stage.
 
 Duplicates (a requests partition replayed after a restart or a rebalance) are dropped by
 input offset: per requests partition the stage remembers the next offset it expects.
@@ -24,9 +25,10 @@ from typing import Any
 
 import orjson
 
-from agents.stages.envelope import Entry, Envelope, message_of
+from agents.stages.envelope import Entry, Envelope, entry_from, message_of
 from streams.config import DetectorConfig
 from streams.detector import Detector
+from streams.errors import StateError
 from streams.records import Action, Alert
 from streams.wire.codecs import encode
 
@@ -41,7 +43,8 @@ class CoordinationStage:
         self.partitions = partitions
         self.idle_flush_s = idle_flush_s
         self.detector = Detector(config)
-        self.buffer: list[tuple[float, str, int, int, Entry]] = []
+        self.buffer: list[Entry] = []
+        """A heap of entries: they sort in the canonical order."""
         self.watermark: list[float] = [-math.inf] * partitions
         self.position: list[int] = [0] * partitions
         self.caught_up: list[bool] = [False] * partitions
@@ -61,10 +64,10 @@ class CoordinationStage:
         position = self.position[p]
         self.reported_at[p] = now
         for entry in envelope.entries:
-            if entry[2] < position:
+            if entry.offset < position:
                 self.duplicates += 1
                 continue
-            heapq.heappush(self.buffer, (entry[0], entry[1], entry[2], entry[3], entry))
+            heapq.heappush(self.buffer, entry)
         if envelope.next_offset > position:
             self.position[p] = envelope.next_offset
             self.progress_at[p] = now
@@ -105,8 +108,8 @@ class CoordinationStage:
         frontier = self.frontier(now)
         buffer = self.buffer
         out: list[Alert | Action] = []
-        while buffer and buffer[0][0] < frontier:
-            out.extend(self._apply(heapq.heappop(buffer)[4]))
+        while buffer and buffer[0].order_ts < frontier:
+            out.extend(self._apply(heapq.heappop(buffer)))
         return self._dedup(out)
 
     # -- the routing of Detector.process, message by message ---------------------------------
@@ -115,7 +118,7 @@ class CoordinationStage:
         det = self.detector
         msg = message_of(entry)
         # the first message of an event (its template hit) carries the event's time
-        out = det.observe_event(msg.ts) if entry[3] == 0 else []
+        out = det.observe_event(msg.ts) if entry.index == 0 else []
         out.extend(det.route(msg))
         return out
 
@@ -146,7 +149,7 @@ class CoordinationStage:
             {
                 "version": SNAPSHOT_VERSION,
                 "detector": self.detector.snapshot().decode(),
-                "buffer": [item[4] for item in self.buffer],
+                "buffer": [tuple(entry) for entry in self.buffer],
                 "watermark": wm,
                 "position": self.position,
                 "emitted": self.emitted,
@@ -160,10 +163,10 @@ class CoordinationStage:
     ) -> CoordinationStage:
         row = orjson.loads(data)
         if row.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"unsupported coordination snapshot {row.get('version')!r}")
+            raise StateError(f"unsupported coordination snapshot {row.get('version')!r}")
         stage = cls(config, max(partitions, len(row["position"])), idle_flush_s)
         stage.detector = Detector.restore(row["detector"].encode(), config)
-        stage.buffer = [(e[0], e[1], e[2], e[3], e) for e in row["buffer"]]
+        stage.buffer = [entry_from(e) for e in row["buffer"]]
         heapq.heapify(stage.buffer)
         n = len(row["position"])
         stage.watermark[:n] = [-math.inf if w is None else w for w in row["watermark"]]

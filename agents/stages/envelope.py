@@ -2,24 +2,39 @@
 
 One Kafka record is an *envelope*: the messages that one batch of one requests partition
 produced, plus that partition's progress (next offset, event-time watermark, caught-up flag).
-Every message carries its canonical order key ``(order_ts, account_id, offset, index)`` so the
-receiving stage can process messages from many partitions in one order, whatever the
-interleaving on the topic.  numpy vectors travel as lists of floats.
+Every message is an ``Entry`` that starts with its canonical order key ``(order_ts,
+account_id, offset, index)``, so the receiving stage can process messages from many
+partitions in one order, whatever the interleaving on the topic.  On the wire (and in the
+cross-account stage's checkpoint) an entry is a JSON array of its six fields in that order;
+numpy vectors travel as lists of floats.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
 
+from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 
 Message = TemplateHit | AccountSnapshot | SignatureHit
-# (order_ts, account_id, offset, index, kind, payload): a list so it is JSON as it stands.
-Entry = list[Any]
+
+
+class Entry(NamedTuple):
+    """One message with its place in the canonical order; entries sort in that order."""
+
+    order_ts: float
+    account_id: str
+    offset: int
+    """Input offset of the event in its requests partition."""
+    index: int
+    """The message's place among its event's messages (0: the event's template hit)."""
+    kind: str
+    """``t`` template hit, ``s`` account snapshot, ``g`` signature hit."""
+    payload: list[Any]
 
 _KIND = {TemplateHit: "t", AccountSnapshot: "s", SignatureHit: "g"}
 
@@ -54,11 +69,16 @@ def message_payload(msg: Message) -> list[Any]:
 
 
 def entry_of(order_ts: float, account_id: str, offset: int, index: int, msg: Message) -> Entry:
-    return [order_ts, account_id, offset, index, _KIND[type(msg)], message_payload(msg)]
+    return Entry(order_ts, account_id, offset, index, _KIND[type(msg)], message_payload(msg))
+
+
+def entry_from(row: list[Any]) -> Entry:
+    """An entry of its JSON array."""
+    return Entry(*row)
 
 
 def message_of(entry: Entry) -> Message:
-    kind, p = entry[4], entry[5]
+    kind, p = entry.kind, entry.payload
     if kind == "t":
         return TemplateHit(p[0], p[1], p[2], p[3], p[4])
     if kind == "s":
@@ -77,7 +97,7 @@ def message_of(entry: Entry) -> Message:
         )
     if kind == "g":
         return SignatureHit(p[0], p[1], p[2], p[3], tuple(p[4]), p[5])
-    raise ValueError(f"unknown message kind {kind!r}")
+    raise StateError(f"unknown message kind {kind!r}")
 
 
 def encode_envelope(envelope: Envelope) -> bytes:
@@ -87,11 +107,13 @@ def encode_envelope(envelope: Envelope) -> bytes:
             "next": envelope.next_offset,
             "wm": envelope.watermark,
             "caught_up": envelope.caught_up,
-            "msgs": envelope.entries,
+            # a plain tuple is a JSON array; orjson refuses a NamedTuple as such
+            "msgs": [tuple(entry) for entry in envelope.entries],
         }
     )
 
 
 def decode_envelope(raw: bytes) -> Envelope:
     row = orjson.loads(raw)
-    return Envelope(row["p"], row["next"], row["wm"], row["caught_up"], row["msgs"])
+    entries = [entry_from(e) for e in row["msgs"]]
+    return Envelope(row["p"], row["next"], row["wm"], row["caught_up"], entries)
