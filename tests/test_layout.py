@@ -100,15 +100,6 @@ def test_agents_packages_import_downwards(directory, forbidden):
     assert _violations(_sources(directory), forbidden) == []
 
 
-def test_agents_modules_stay_small():
-    long = {
-        str(p.relative_to(REPO)): n
-        for p in _sources("agents")
-        if (n := len(p.read_text().splitlines())) > MAX_LINES
-    }
-    assert long == {}
-
-
 def test_agents_tests_mirror_the_tree():
     """tests/agents/<package>/ tests agents/<package>/: no test folder for a package gone."""
     folders = {p.name for p in (REPO / "tests" / "agents").iterdir() if p.is_dir()}
@@ -136,10 +127,11 @@ def test_no_sys_path_edits(directory):
     assert edits == []
 
 
-def test_streams_modules_stay_small():
+@pytest.mark.parametrize("directory", ["streams", "agents"])
+def test_modules_stay_small(directory):
     long = {
         str(p.relative_to(REPO)): n
-        for p in _sources("streams")
+        for p in _sources(directory)
         if (n := len(p.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}

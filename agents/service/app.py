@@ -71,9 +71,7 @@ class Service:
         self.metrics = Metrics()
         self.stalls = StallWatch(service.stall_after_s)
         self.outputs = Outputs(settings, self.metrics)
-        self.recovery = Recovery(
-            settings, service, config, request_partitions, self.metrics, self.outputs
-        )
+        self.recovery = Recovery(service, config, request_partitions, self.outputs)
         self.progress = Progress(self.recovery, self.stalls)
         self.signatures = Signatures(settings, config, self.recovery, self.metrics)
         self.owned_requests: set[int] = set()

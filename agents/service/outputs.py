@@ -26,6 +26,7 @@ class Outputs:
     """The worker's producer and the topics its findings go to."""
 
     def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.bootstrap = settings.bootstrap_servers
         self.topics = settings.topics
         self.metrics = metrics
         self.producer = make_producer(

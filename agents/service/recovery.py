@@ -25,9 +25,8 @@ from agents.kafka.checkpoint import (
     read_latest,
 )
 from agents.kafka.reader import read_range
-from agents.service.metrics import Metrics
 from agents.service.outputs import Outputs
-from agents.settings import ServiceSettings, Settings
+from agents.settings import ServiceSettings
 from agents.stages.account import AccountStage, PartitionState, StageOutput
 from agents.stages.coordination import CoordinationStage
 from agents.stages.envelope import decode_envelope, encode_envelope
@@ -47,20 +46,16 @@ class Recovery:
     """Both stages of one worker, their recovery and their checkpoints."""
 
     def __init__(
-        self,
-        settings: Settings,
-        service: ServiceSettings,
-        config: DetectorConfig,
-        request_partitions: int,
-        metrics: Metrics,
-        outputs: Outputs,
+        self, service: ServiceSettings, config: DetectorConfig, partitions: int, outputs: Outputs
     ) -> None:
-        self.bootstrap = settings.bootstrap_servers
-        self.topics = settings.topics
+        """``partitions``: of the requests topic; the broker and topics are those ``outputs``
+        produces to."""
+        self.bootstrap = outputs.bootstrap
+        self.topics = outputs.topics
         self.service = service
         self.config = config
-        self.request_partitions = request_partitions
-        self.metrics = metrics
+        self.request_partitions = partitions
+        self.metrics = outputs.metrics
         self.outputs = outputs
         self.accounts = AccountStage(config, self.topics.requests)
         self.coordination: CoordinationStage | None = None
