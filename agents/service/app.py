@@ -266,7 +266,7 @@ class Service:
         async with self.lock_accounts:
             owned = sorted(self.owned_requests)
             if owned:
-                await self.progress.report(owned, self.owned_requests.__contains__)
+                await self.progress.report(owned, lambda p: p in self.owned_requests)
         async with self.lock_coordination:
             if self.owns_coordination:
                 self.recovery.release(await self.recovery.coordination_stage(), time.monotonic())
