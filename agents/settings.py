@@ -18,7 +18,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agents.service_settings import ServiceSettings
 from streams.config import TOKEN_FAMILIES, TOKEN_FAMILY_NAMES, DetectorConfig
 from streams.errors import ConfigError
 from streams.soc.learning import LearningPolicy
@@ -47,11 +46,56 @@ INTERNAL_TOPICS: dict[str, str] = {
 ``TopicNames`` the one list of topic names, which infra/topics.toml declares exactly."""
 
 
+class ServiceSettings(BaseSettings):
+    """Knobs of the Faust service (``distillwatch worker``), nested in ``Settings.service``.
+
+    Env prefix ``DISTILLWATCH_SERVICE__`` (e.g. ``DISTILLWATCH_SERVICE__WEB_PORT=6067``), which
+    is also what pydantic-settings reads for the nested model.  Topic names default to
+    ``INTERNAL_TOPICS``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DISTILLWATCH_SERVICE__", extra="ignore")
+
+    app_id: str = "distillwatch"
+    """Consumer group of the workers; two workers with one app id share the partitions."""
+    coordination_topic: str = INTERNAL_TOPICS["coordination"]
+    """Account-stage messages and watermarks to the cross-account stage (one partition)."""
+    account_state_topic: str = INTERNAL_TOPICS["account_state"]
+    """Compacted checkpoints of account state, partitioned like the requests topic."""
+    coordination_state_topic: str = INTERNAL_TOPICS["coordination_state"]
+    """Compacted checkpoints of the cross-account stage."""
+    web_host: str = "127.0.0.1"
+    """The worker's HTTP server (metrics at /metrics, health at /health)."""
+    web_port: int = 6066
+    datadir: Path = REPO_ROOT / "var" / "faust"
+    session_timeout_s: float = 30.0
+    heartbeat_interval_s: float = 3.0
+    commit_interval_s: float = 2.0
+    batch_max: int = 2000
+    """Largest batch of raw records handed to the core at once."""
+    batch_within_s: float = 0.05
+    """Longest wait to fill a batch: bounds the added latency at low traffic.  Each stage
+    waits it once and an alert needs the next batch's watermarks, so it adds up about three
+    times; under a backlog batches fill to ``batch_max`` before it runs out."""
+    fetch_max_wait_s: float = 0.1
+    """Longest the broker holds a fetch without new records (Faust: 1.5 s).  Records of a
+    partition consumed while such a fetch is pending wait for it, so this bounds that stall."""
+    checkpoint_interval_s: float = 5.0
+    """Wall-clock seconds between state checkpoints; a crash replays at most this much input."""
+    watermark_interval_s: float = 1.0
+    """How often each requests partition reports its progress to the cross-account stage."""
+    stall_after_s: float = 60.0
+    """An owned requests partition with records to apply whose applied offset has not moved
+    for this long is stalled: logged, counted and reported unhealthy by /health."""
+    idle_flush_s: float = 2.0
+    """A caught-up partition silent this long no longer holds back the cross-account stage."""
+
+
 class KafkaSecurity(BaseModel):
     """How every Kafka client of the process authenticates and encrypts.
 
     One block for all clients (Faust's aiokafka and every confluent-kafka admin, producer and
-    consumer), turned into client configuration only by ``agents.kafka_clients``, so no client
+    consumer), turned into client configuration only by ``agents.kafka.clients``, so no client
     can connect with weaker settings than the others.  Secrets are ``SecretStr``: repr, str and
     JSON dumps of the settings show ``**********``, never the value.
     """

@@ -9,7 +9,7 @@ For each mode (``raw``: events carry prompt text; ``privacy``: a producer-side
 1. ``e2e_throughput`` - the simulator's traffic is produced to the requests topic first, then in
    the same run a plain confluent-kafka consumer with ``orjson.loads`` per record reads it all
    (``baseline_events_per_s``: the floor any Python consumer of this topic pays), then one
-   ``agents.worker`` subprocess processes it from its first applied event until every event
+   ``agents.cli worker`` subprocess processes it from its first applied event until every event
    went through both stages, request topic to alerts (``events_per_s``);
    ``ratio = events_per_s / baseline_events_per_s``.  The raw run also kills the worker,
    restarts it and reports how long state recovery took (``recovery``).
@@ -100,7 +100,7 @@ def start_worker(dep, app_id: str, name: str) -> subprocess.Popen:
     }
     log_path = dep.tmp / f"{name}.log"
     port = str(free_port())
-    command = [sys.executable, "-m", "agents.worker", "--loglevel", dep.loglevel]
+    command = [sys.executable, "-m", "agents.cli", "worker", "--loglevel", dep.loglevel]
     command += ["--web-port", port]
     with log_path.open("ab") as log:
         worker = subprocess.Popen(
@@ -160,7 +160,7 @@ def produce_all(producer, topic: str, values: list[tuple[bytes, bytes]]) -> floa
 
 def baseline(bootstrap: str, topic: str, n: int) -> float:
     """Seconds a plain consume + ``orjson.loads`` loop takes over the topic's ``n`` records."""
-    from agents.kafka_clients import make_consumer
+    from agents.kafka.clients import make_consumer
 
     consumer = make_consumer(
         bootstrap, f"bench-{uuid.uuid4().hex}", **{"auto.offset.reset": "earliest"}
@@ -210,7 +210,7 @@ def throughput(args, mode: str, values, accounts: int, dep_factory) -> float:
     """Produce, baseline, one worker draining the backlog; returns the worker's events/s."""
     dep = dep_factory()
     try:
-        from agents.kafka_clients import make_producer
+        from agents.kafka.clients import make_producer
 
         n = len(values)
         topic = dep.topics["requests"]
@@ -286,7 +286,7 @@ def latency(args, mode: str, events, encode_event, rate: float, dep_factory) -> 
     """Paced production at ``rate`` events/s; alert latency from each alert's trigger event."""
     from confluent_kafka import TopicPartition
 
-    from agents.kafka_clients import make_consumer, make_producer
+    from agents.kafka.clients import make_consumer, make_producer
     from streams.wire.codecs import decode_alert
 
     dep = dep_factory()
@@ -386,7 +386,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from agents.kafka_clients import make_admin
+    from agents.kafka.clients import make_admin
     from agents.settings import get_settings
     from streams.wire.codecs import encode
     from tests.service.harness import Deployment

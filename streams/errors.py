@@ -67,3 +67,15 @@ class KafkaConnectionError(DistillWatchError, RuntimeError):
 
 class TopicReadError(DistillWatchError, RuntimeError):
     """A topic to read does not exist, or the broker failed while it was read."""
+
+
+class TopicLayoutError(DistillWatchError, RuntimeError):
+    """A topic the service needs is not declared on the broker, or has too few partitions."""
+
+
+class DeliveryError(DistillWatchError, RuntimeError):
+    """Records were not all delivered to their topic in time."""
+
+
+class WorkerStartError(DistillWatchError, RuntimeError):
+    """A worker a tool started exited early or was not ready in time."""

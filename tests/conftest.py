@@ -33,7 +33,7 @@ def kafka_bootstrap() -> str:
     """The reachable broker's bootstrap address (skips or fails the test when there is none)."""
     from confluent_kafka import KafkaException
 
-    from agents.kafka_clients import make_admin
+    from agents.kafka.clients import make_admin
     from agents.settings import get_settings
 
     bootstrap = get_settings().bootstrap_servers
@@ -61,7 +61,7 @@ def _broker_for_marked_tests(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture(scope="session")
 def kafka_admin(kafka_bootstrap: str) -> AdminClient:
-    from agents.kafka_clients import make_admin
+    from agents.kafka.clients import make_admin
 
     return make_admin(kafka_bootstrap)
 

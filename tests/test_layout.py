@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 SOURCE_DIRS = ("streams", "agents", "bench", "tests")
 
 MAX_LINES = 600
-"""Longest module of streams/; word lists beyond it belong in package data."""
+"""Longest module of streams/ and agents/; word lists beyond it belong in package data."""
 
 
 def _module(path: Path) -> str:
@@ -72,8 +72,43 @@ def test_errors_and_config_are_leaves():
 
 
 def test_nothing_imports_the_command_line():
-    """``agents.cli`` only parses arguments and dispatches; library code never needs it."""
-    assert _violations(_sources("streams", "agents", "bench"), "agents.cli") == []
+    """``agents.cli`` only parses arguments and calls a tool; library code never needs it.
+    (The ``distillwatch`` script and ``python -m agents.cli`` reach it by name.)"""
+    cli = REPO / "agents" / "cli"
+    library = [p for p in _sources("streams", "agents", "bench") if cli not in p.parents]
+    assert _violations(library, "agents.cli") == []
+
+
+@pytest.mark.parametrize(
+    ("directory", "forbidden"),
+    [
+        # the stages are the service's logic without its I/O: replay runs them in process
+        ("agents/stages", "agents.service"),
+        ("agents/stages", "agents.tools"),
+        ("agents/stages", "agents.kafka"),
+        # Kafka I/O knows records and offsets, not what the stages or the service make of them
+        ("agents/kafka", "agents.stages"),
+        ("agents/kafka", "agents.service"),
+        ("agents/kafka", "agents.tools"),
+        # tools start workers as processes, never the service in process; and the reverse
+        ("agents/tools", "agents.service"),
+        ("agents/service", "agents.tools"),
+        ("streams", "agents.service"),
+    ],
+)
+def test_agents_packages_import_downwards(directory, forbidden):
+    assert _violations(_sources(directory), forbidden) == []
+
+
+def test_agents_tests_mirror_the_tree():
+    """tests/agents/<package>/ tests agents/<package>/: no test folder for a package gone."""
+    folders = {p.name for p in (REPO / "tests" / "agents").iterdir() if p.is_dir()}
+    folders.discard("__pycache__")
+    assert folders, "tests/agents has no package folders"
+    assert {f for f in folders if not (REPO / "agents" / f / "__init__.py").is_file()} == set()
+    loose = sorted(p.name for p in (REPO / "tests" / "agents").glob("test_*.py"))
+    # only the top-level modules of agents/ (settings.py) are tested at the top
+    assert all((REPO / "agents" / (name.removeprefix("test_"))).is_file() for name in loose), loose
 
 
 @pytest.mark.parametrize("directory", ["bench", "tests"])
@@ -92,10 +127,11 @@ def test_no_sys_path_edits(directory):
     assert edits == []
 
 
-def test_streams_modules_stay_small():
+@pytest.mark.parametrize("directory", ["streams", "agents"])
+def test_modules_stay_small(directory):
     long = {
         str(p.relative_to(REPO)): n
-        for p in _sources("streams")
+        for p in _sources(directory)
         if (n := len(p.read_text().splitlines())) > MAX_LINES
     }
     assert long == {}

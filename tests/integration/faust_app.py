@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from agents.kafka_clients import make_faust_app
+from agents.kafka.clients import make_faust_app
 
 env = os.environ
 app = make_faust_app(

@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agents import alerts_cli
+from agents.cli import alerts as alerts_cli
 from agents.cli import build_parser
-from agents.kafka_clients import make_producer
+from agents.kafka.clients import make_producer
 from streams.records import Alert
 from streams.wire.codecs import encode
 

@@ -8,8 +8,8 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import TopicPartition
 
-from agents.kafka_clients import make_consumer, make_producer
-from agents.ordering import partition_for
+from agents.kafka.clients import make_consumer, make_producer
+from agents.kafka.topics import partition_for
 
 pytestmark = pytest.mark.kafka
 

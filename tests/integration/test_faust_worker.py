@@ -21,7 +21,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from agents.kafka_clients import make_consumer, make_producer
+from agents.kafka.clients import make_consumer, make_producer
 
 pytestmark = pytest.mark.kafka
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from agents.kafka_clients import make_producer
-from agents.replay import read_jsonl, read_topic, replay_records
+from agents.kafka.clients import make_producer
+from agents.tools.replay import read_jsonl, read_topic, replay_records
 from streams.simulation import simulate
 from streams.wire.codecs import encode
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from agents import report_cli
 from agents.cli import build_parser
-from agents.kafka_clients import make_producer
-from agents.replay import replay_records
-from agents.topic_reader import read_records
+from agents.cli import report as report_cli
+from agents.kafka.clients import make_producer
+from agents.kafka.reader import read_records
+from agents.tools.replay import replay_records
 from streams.wire.codecs import encode
 from tests.support.core_traffic import generate
 

@@ -1,7 +1,7 @@
 """Clients authenticate on the local broker's SASL_PLAINTEXT listener with SCRAM-SHA-512.
 
 infra/kafka/kafkactl opens that listener next to the PLAINTEXT one and creates its development
-user; every client gets the security settings through agents.kafka_clients, so the admin,
+user; every client gets the security settings through agents.kafka.clients, so the admin,
 producer and consumer here, and the Faust worker subprocess, use exactly what a deployment
 configured with DISTILLWATCH_KAFKA__* uses.  The password must never show in what they print.
 """
@@ -24,7 +24,7 @@ from confluent_kafka import KafkaError, TopicPartition
 from confluent_kafka.admin import NewTopic
 from pydantic import SecretStr
 
-from agents.kafka_clients import check_connection, make_admin, make_producer, make_reader
+from agents.kafka.clients import check_connection, make_admin, make_producer, make_reader
 from agents.settings import REPO_ROOT, KafkaSecurity
 from streams.errors import KafkaConnectionError
 
@@ -320,7 +320,7 @@ def test_a_worker_with_a_wrong_password_stops_at_once_and_says_why(sasl):
         "DISTILLWATCH_KAFKA__SASL_PASSWORD": "wrong-worker-password",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "agents.worker"],
+        [sys.executable, "-m", "agents.cli", "worker"],
         env=env,
         capture_output=True,
         text=True,

@@ -20,9 +20,9 @@ from pathlib import Path
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from agents.kafka_clients import make_consumer, make_producer
-from agents.replay import ReplayResult, replay_records
+from agents.kafka.clients import make_consumer, make_producer
 from agents.settings import KafkaSecurity
+from agents.tools.replay import ReplayResult, replay_records
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import Alert, RequestEvent
@@ -146,7 +146,8 @@ class Deployment:
             [
                 sys.executable,
                 "-m",
-                "agents.worker",
+                "agents.cli",
+                "worker",
                 "--loglevel",
                 self.loglevel,
                 "--web-port",

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 import pytest
 
-from agents.kafka_clients import make_admin
+from agents.kafka.clients import make_admin
 from agents.settings import KafkaSecurity
 from streams.config import DetectorConfig
 from streams.wire.codecs import decode_alert, decode_dead_letter

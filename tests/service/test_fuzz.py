@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
-from agents.ordering import partition_for
+from agents.kafka.topics import partition_for
 from streams.wire.codecs import MAX_DEAD_LETTER_ORIGINAL_BYTES, decode_dead_letter
 from tests.service.harness import REQUEST_PARTITIONS, reference, scrape
 from tests.service.hostile import HUGE_PROMPT_BYTES, hostile_corpus

@@ -1,7 +1,7 @@
-"""The service on the real broker: `python -m agents.worker` subprocesses, fresh topics each.
+"""The service on the real broker: `python -m agents.cli worker` subprocesses, fresh topics each.
 
 Every test compares the live alerts with a forensic replay of the same requests topic through
-an in-process ``Detector`` (``agents.replay``): same alert ids, same revisions, same bytes.
+an in-process ``Detector`` (``agents.tools.replay``): same alert ids, same revisions, same bytes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import pytest
 
-from agents.kafka_clients import make_producer
+from agents.kafka.clients import make_producer
 from streams.wire.codecs import decode_alert, decode_dead_letter, encode
 from tests.service.harness import (
     MALFORMED,

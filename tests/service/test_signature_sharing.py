@@ -17,7 +17,7 @@ import sys
 import orjson
 import pytest
 
-from agents.kafka_clients import make_producer
+from agents.kafka.clients import make_producer
 from streams.detector import Detector
 from streams.wire.codecs import decode_alert, encode
 from tests.service.harness import REPO, Deployment

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from agents.kafka_clients import make_producer
+from agents.kafka.clients import make_producer
 from streams.records import Signature
 from streams.wire.codecs import decode_alert, encode
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from agents import simulate as simulate_cli
+from agents.cli import simulate as simulate_cli
 from streams.errors import GrammarError
 from streams.records import RequestEvent
 from streams.simulation import SCENARIOS, Simulation, campaigns, populations, simulate
@@ -293,7 +293,7 @@ def test_grammar_refuses_malformed_templates(template: str) -> None:
 def test_kafka_mode_produces_every_event_keyed_by_account(
     tmp_path: Path, make_topic: object, kafka_bootstrap: str
 ) -> None:
-    from agents.kafka_clients import make_consumer
+    from agents.kafka.clients import make_consumer
 
     topic = make_topic(partitions=3)  # type: ignore[operator]
     _cli(tmp_path, 3, "--hours", "0.05", "--kafka", "--topic", topic, "--rate", "5000")

@@ -225,7 +225,7 @@ def test_size_and_count_bounds_come_first():
 
 
 def test_an_import_cannot_replace_or_retract_another_sources_signature():
-    from agents.signatures_cli import conflicts
+    from agents.cli.signatures import conflicts
 
     ours = Signature("learned-coo-1", "lab-b", 0.8, template_hashes=("t",))
     theirs = bundle_to_signatures(export(SIGNATURES[:1]))  # same id, source lab-a

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from agents.account_stage import AccountStage, StageOutput
-from agents.replay import replay_records
+from agents.stages.account import AccountStage, StageOutput
+from agents.tools.replay import replay_records
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import RequestEvent

@@ -1,0 +1,53 @@
+"""The forensic report of one alert, rebuilt from a replay of recorded requests (no broker)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from agents.tools.demo import _forensic_reports
+from agents.tools.replay import replay_records
+from agents.tools.report import alert_revisions, forensic_report, render_html
+from streams.config import DetectorConfig
+from streams.detector import Detector
+from streams.wire.codecs import encode
+from tests.support.core_traffic import generate
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    traffic = generate(seed=5, duration=1800.0, benign=40, campaign_size=12)
+    records = [encode(e) for e in traffic.events]
+    return traffic, records, replay_records(records, 4).alerts
+
+
+def test_a_trimmed_replay_still_reproduces_the_finding(recorded):
+    traffic, records, alerts = recorded
+    cluster = max((a for a in alerts if a.kind == "coordinated_cluster"), key=lambda a: a.revision)
+    html = forensic_report(
+        cluster, records, 4, Detector(), 1800.0, alert_revisions(alerts, cluster.alert_id)
+    )
+    assert f"reproduced revisions 1..{cluster.revision}" in html
+    assert "<svg" in html and all(a in html for a in cluster.accounts)
+    assert "<script" not in html
+    assert not any(e.prompt and e.prompt[:30] in html for e in traffic.events[:300])
+
+
+def test_a_replay_that_misses_the_finding_says_so(recorded):
+    _traffic, records, alerts = recorded
+    cluster = next(a for a in alerts if a.kind == "coordinated_cluster")
+    revisions = alert_revisions(alerts, cluster.alert_id)
+    html = forensic_report(cluster, records[:10], 4, Detector(), 0.0, revisions)
+    assert "did not reproduce this alert" in html and cluster.alert_id in html
+
+
+def test_the_demo_report_links_the_forensic_report(recorded, tmp_path):
+    traffic, _records, alerts = recorded
+    report = tmp_path / "demo.html"
+    settings = SimpleNamespace(detector=DetectorConfig())
+    links = _forensic_reports(alerts, traffic.events, 4, settings, report)
+    ((alert_id, name),) = links.items()
+    assert alert_id in name
+    assert (tmp_path / name).read_text().count("<svg") == 2
+    assert f"href='{name}'" in render_html(alerts, None, "t", links)
