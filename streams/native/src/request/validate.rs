@@ -15,28 +15,20 @@ use super::{Detail, Reason, Refusal};
 
 pub const SCHEMA: &str = "request_event.v1";
 
+/// The contract itself: its `required` list is read from here rather than copied, and a test
+/// pins `PROPERTIES` to its `properties` in order.
+const SCHEMA_JSON: &str = include_str!("../../../../schemas/request_event.v1.json");
+
 /// The schema's `required`, in its order (the detail names the first one missing).
-pub const REQUIRED: [&str; 19] = [
-    "event_id",
-    "ts",
-    "account_id",
-    "org_id",
-    "api_key_id",
-    "ip",
-    "asn",
-    "country",
-    "user_agent",
-    "model",
-    "endpoint",
-    "prompt_tokens",
-    "completion_tokens",
-    "response_format",
-    "temperature",
-    "n",
-    "stream",
-    "status",
-    "latency_ms",
-];
+static REQUIRED: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let schema: serde_json::Value = serde_json::from_str(SCHEMA_JSON).expect("schema is JSON");
+    schema["required"]
+        .as_array()
+        .expect("schema lists required fields")
+        .iter()
+        .map(|name| name.as_str().expect("field names are strings").to_owned())
+        .collect()
+});
 
 pub const RESPONSE_FORMATS: [&str; 3] = ["text", "json_object", "json_schema"];
 const MINHASH_MAX: i128 = u64::MAX as i128;
@@ -175,7 +167,7 @@ pub fn contract_fields() -> impl Iterator<Item = &'static str> {
 }
 
 pub fn validate(obj: &Map<String, Value>) -> Result<(), Refusal> {
-    if let Some(missing) = REQUIRED.iter().find(|key| !obj.contains_key(**key)) {
+    if let Some(missing) = REQUIRED.iter().find(|key| !obj.contains_key(key.as_str())) {
         return Err(Refusal::text(
             Reason::MissingField,
             format!("missing required field '{missing}'"),
@@ -424,6 +416,19 @@ fn check_fingerprint(value: &Value) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rules_cover_the_schema_properties_in_schema_order() {
+        let schema: serde_json::Value = serde_json::from_str(SCHEMA_JSON).unwrap();
+        let declared: Vec<&str> = schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(contract_fields().collect::<Vec<_>>(), declared);
+        assert!(REQUIRED.iter().all(|field| is_contract_field(field)));
+    }
 
     #[test]
     fn float_bounds_compare_exactly() {
