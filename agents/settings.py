@@ -57,7 +57,8 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DISTILLWATCH_SERVICE__", extra="ignore")
 
     app_id: str = "distillwatch"
-    """Consumer group of the workers; two workers with one app id share the partitions."""
+    """The workers' Faust app and consumer group (the coordination topic); two workers with
+    one app id share the partitions.  The requests are consumed in ``requests_group``."""
     coordination_topic: str = INTERNAL_TOPICS["coordination"]
     """Account-stage messages and watermarks to the cross-account stage (one partition)."""
     account_state_topic: str = INTERNAL_TOPICS["account_state"]
@@ -89,6 +90,13 @@ class ServiceSettings(BaseSettings):
     for this long is stalled: logged, counted and reported unhealthy by /health."""
     idle_flush_s: float = 2.0
     """A caught-up partition silent this long no longer holds back the cross-account stage."""
+
+    @property
+    def requests_group(self) -> str:
+        """Consumer group of the requests topic: ``<app_id>.requests``.  A group of its own,
+        because its members use librdkafka's cooperative-sticky protocol and Faust's use
+        another; a group's members must all speak one."""
+        return f"{self.app_id}.requests"
 
 
 class KafkaSecurity(BaseModel):

@@ -2,9 +2,10 @@
 
 Stage state lives in the worker's memory and is checkpointed to compacted topics this service
 owns, as bytes from the core's ``to_bytes``.  Recovery reads a checkpoint partition up to its
-end (``read_latest``) and then re-reads the input from the checkpoint's offset to the group's
-committed offset (``agents.kafka.reader.read_range``), so a restarted worker ends in the state
-an uninterrupted one has.
+end (``read_latest``); the input after the checkpoint is then consumed again (the requests) or
+re-read up to the group's committed offset (the coordination topic,
+``agents.kafka.reader.read_range``), so a restarted worker ends in the state an uninterrupted
+one has.
 """
 
 from __future__ import annotations

@@ -104,6 +104,44 @@ def make_consumer(
     )
 
 
+def make_batch_consumer(
+    bootstrap_servers: str,
+    group_id: str,
+    security: KafkaSecurity | None = None,
+    *,
+    fetch_max_wait_s: float,
+    session_timeout_s: float,
+    heartbeat_interval_s: float,
+    **overrides: Any,
+) -> Consumer:
+    """A consumer group member that reads a high-volume topic in batches (``consume(n)``).
+
+    Cooperative-sticky assignment, so a rebalance moves only the partitions that change owner
+    and the others keep flowing; the application commits (never librdkafka on a timer), after
+    the outputs the offsets cover are delivered; large fetches so one ``consume`` call can
+    return a whole batch; and a bounded broker-side fetch wait, which bounds the latency a
+    quiet partition adds.
+    """
+    return make_consumer(
+        bootstrap_servers,
+        group_id,
+        security,
+        **{
+            "partition.assignment.strategy": "cooperative-sticky",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "session.timeout.ms": round(session_timeout_s * 1000),
+            "heartbeat.interval.ms": round(heartbeat_interval_s * 1000),
+            "fetch.wait.max.ms": round(fetch_max_wait_s * 1000),
+            "max.partition.fetch.bytes": 8 * 1024 * 1024,
+            "fetch.max.bytes": 64 * 1024 * 1024,
+            "queued.max.messages.kbytes": 256 * 1024,
+            **overrides,
+        },
+    )
+
+
 def make_reader(
     bootstrap_servers: str, group_id: str, security: KafkaSecurity | None = None, **overrides: Any
 ) -> Consumer:

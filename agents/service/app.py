@@ -3,7 +3,8 @@
 Topology (every topic declared in infra/topics.toml)::
 
     requests (N partitions, key = account_id)
-      │  agent "accounts": batches of raw bytes -> decode/validate -> AccountStage (per account)
+      │  intake (confluent-kafka, group <app_id>.requests): batches of raw bytes ->
+      │  decode/validate -> AccountStage (per account)
       ├──> dead-letters                       (bad records, with reason and source coordinates)
       ├──> alerts / actions                   (account_extraction: a single account's finding)
       ├──> state.accounts (N, compacted)      (per-account checkpoints + per-partition progress)
@@ -14,11 +15,14 @@ Topology (every topic declared in infra/topics.toml)::
              └──> state.coordination (1, compacted)  whole-stage checkpoints
     signatures (compacted) ──> every worker reads all of it at start, then polls for changes
 
-The core does the detection; this module wires the Faust app: its agents, timer, task,
-partition callbacks and web pages.  The rest of the worker has a module each in
+The core does the detection; this module wires the worker.  Faust hosts it: the web pages,
+the coordination agent, the progress timer and the signature task.  The requests topic, which
+carries every API call, is consumed by ``intake`` (confluent-kafka batches in a consumer group
+of its own; see there for why and for its rebalance protocol), which calls the methods of
+``Service`` marked as the intake's.  The rest of the worker has a module each in
 agents/service: ``recovery`` (stage state, checkpoints, the re-read), ``outputs`` (the
 producer), ``signatures`` (the signature feed), ``progress`` (progress reports, stall watch),
-``metrics`` and ``stall``.  Outputs are produced synchronously from the agent, so no agent
+``metrics`` and ``stall``.  Outputs are produced synchronously from each batch, so nothing
 ever awaits between a state change and its outputs, and a timer can interleave only between
 batches.
 """
@@ -32,11 +36,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import faust
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaException, Message
 from confluent_kafka.admin import AdminClient
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from agents.kafka.clients import make_admin, make_faust_app
+from agents.kafka.clients import make_admin, make_batch_consumer, make_faust_app
+from agents.service.intake import Intake
 from agents.service.metrics import Metrics
 from agents.service.outputs import Outputs
 from agents.service.progress import Progress
@@ -78,6 +83,22 @@ class Service:
         self.owns_coordination = False
         self.lock_accounts = asyncio.Lock()
         self.lock_coordination = asyncio.Lock()
+        self.intake = Intake(
+            lambda **extra: make_batch_consumer(
+                self.bootstrap,
+                service.requests_group,
+                settings.kafka,
+                fetch_max_wait_s=service.fetch_max_wait_s,
+                session_timeout_s=service.session_timeout_s,
+                heartbeat_interval_s=service.heartbeat_interval_s,
+                **extra,
+            ),
+            self.topics.requests,
+            self,
+            batch_max=service.batch_max,
+            batch_within_s=service.batch_within_s,
+            commit_interval_s=service.commit_interval_s,
+        )
         self.app = self._build_app()
 
     # -- Faust wiring -------------------------------------------------------------------------
@@ -102,14 +123,13 @@ class Service:
             value_serializer="raw",
         )
         raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw"}
-        requests = app.topic(self.topics.requests, value_serializer="raw", **raw)
         coordination = app.topic(service.coordination_topic, value_serializer="raw", **raw)
-        app.agent(requests, name="distillwatch.accounts")(self._accounts_agent)
         app.agent(coordination, name="distillwatch.coordination")(self._coordination_agent)
         app.timer(service.watermark_interval_s, name="distillwatch.progress")(self._tick)
         app.task(self._signatures_task)
         app.on_partitions_assigned.connect(self._on_assigned)
         app.on_partitions_revoked.connect(self._on_revoked)
+        app.service(self.intake)  # type: ignore[arg-type]  # an instance is started as is
 
         @app.page("/metrics")
         async def metrics(web: Any, request: Any) -> Any:
@@ -142,14 +162,10 @@ class Service:
         }
 
     async def _on_assigned(self, sender: Any, assigned: set[Any], **kwargs: Any) -> None:
-        self.owned_requests = {tp.partition for tp in assigned if tp.topic == self.topics.requests}
+        """Faust's group: the coordination partition (the requests are the intake's)."""
         self.owns_coordination = any(tp.topic == self.service.coordination_topic for tp in assigned)
         self._bound_fetch_wait()
-        log.info(
-            "assigned requests=%s coordination=%s",
-            sorted(self.owned_requests),
-            self.owns_coordination,
-        )
+        log.info("assigned coordination=%s", self.owns_coordination)
 
     def _bound_fetch_wait(self) -> None:
         """Cap how long the broker may hold a fetch that finds no new records.
@@ -171,19 +187,7 @@ class Service:
         log.info("fetch max wait bounded to %d ms", fetcher._fetch_max_wait_ms)
 
     async def _on_revoked(self, sender: Any, revoked: set[Any], **kwargs: Any) -> None:
-        """Checkpoint what is handed over, then forget it: the next owner starts from there."""
-        lost = {tp.partition for tp in revoked if tp.topic == self.topics.requests}
-        async with self.lock_accounts:
-            self.owned_requests -= lost
-            loaded = sorted(lost & set(self.recovery.accounts.partitions))
-            if loaded and self.recovery.checkpoint_accounts(loaded):
-                self.outputs.flush(30)
-            for p in loaded:
-                self.recovery.accounts.drop(p)
-            for p in lost:
-                self.stalls.forget(p)
-                self.metrics.forget_partition(self.topics.requests, p)
-            self.metrics.stalled_partitions.set(len(self.stalls.stalled))
+        """Checkpoint the coordination stage when it is handed over; the next owner starts there."""
         if any(tp.topic == self.service.coordination_topic for tp in revoked):
             async with self.lock_coordination:
                 self.owns_coordination = False
@@ -192,39 +196,89 @@ class Service:
                     self.outputs.flush(30)
                     self.recovery.coordination = None
 
+    # -- the intake's (requests partitions) ---------------------------------------------------
+
+    async def assigned(self, partitions: list[int]) -> dict[int, int]:
+        """Recover each partition from its checkpoint; the intake resumes it from there."""
+        async with self.lock_accounts:
+            self.owned_requests |= set(partitions)
+            resume = {}
+            for p in partitions:
+                resume[p] = (await self.recovery.account_partition(p)).next_offset
+        log.info("assigned requests=%s resume at %s", partitions, resume)
+        return resume
+
+    async def revoked(self, partitions: list[int]) -> dict[int, int]:
+        """Checkpoint what is handed over, then forget it; returns the offsets to commit."""
+        async with self.lock_accounts:
+            self.owned_requests -= set(partitions)
+            loaded = sorted(set(partitions) & set(self.recovery.accounts.partitions))
+            handed = {p: self.recovery.accounts.partitions[p].next_offset for p in loaded}
+            if loaded and not self.recovery.checkpoint_accounts(loaded):
+                handed = {}  # outputs undelivered: the next owner re-reads from the checkpoint
+            self._forget(partitions)
+        log.info("revoked requests=%s", partitions)
+        return handed
+
+    async def lost(self, partitions: list[int]) -> None:
+        """The session expired: another worker may own these already, so no checkpoint."""
+        async with self.lock_accounts:
+            self.owned_requests -= set(partitions)
+            self._forget(partitions)
+        log.warning("lost requests %s (session expired); state dropped", partitions)
+
+    def _forget(self, partitions: list[int]) -> None:
+        for p in partitions:
+            self.recovery.accounts.drop(p)
+            self.stalls.forget(p)
+            self.metrics.forget_partition(self.topics.requests, p)
+        self.metrics.stalled_partitions.set(len(self.stalls.stalled))
+
+    async def batch(self, messages: list[Message]) -> None:
+        await self.signatures.ready.wait()
+        async with self.lock_accounts:
+            self._accounts_batch(messages)
+
+    async def committable(self) -> dict[int, int]:
+        """Applied offsets of the owned partitions, once the outputs they caused are delivered."""
+        async with self.lock_accounts:
+            if self.outputs.flush(30) > 0:
+                log.error("outputs not delivered; offsets not committed")
+                return {}
+            parts = self.recovery.accounts.partitions
+            return {p: parts[p].next_offset for p in sorted(self.owned_requests) if p in parts}
+
+    def broker_error(self, reason: str) -> None:
+        self.metrics.broker_errors.inc()
+        log.warning("requests consumer: %s", reason)
+
     # -- the agents ---------------------------------------------------------------------------
 
-    async def _accounts_agent(self, stream: Any) -> None:
-        service = self.service
-        async for events in stream.take_events(service.batch_max, within=service.batch_within_s):
-            async with self.lock_accounts:
-                await self._accounts_batch(events)
-
-    async def _accounts_batch(self, events: Sequence[Any]) -> None:
-        await self.signatures.ready.wait()
+    def _accounts_batch(self, messages: list[Message]) -> None:
         started = time.perf_counter()
         by_partition: dict[int, list[tuple[bytes | None, bytes, int, float | None]]] = {}
-        for event in events:
-            m = event.message
-            if m.partition in self.owned_requests:  # a revoked one is re-read by its new owner
-                by_partition.setdefault(m.partition, []).append(
-                    (m.key, m.value, m.offset, m.timestamp)
+        owned = self.owned_requests
+        for m in messages:
+            p = m.partition()
+            if p in owned:  # a revoked one is re-read by its new owner
+                kind, ms = m.timestamp()
+                by_partition.setdefault(p, []).append(
+                    (m.key(), m.value(), m.offset(), ms / 1000.0 if kind else None)
                 )
         if not by_partition:
             return
         out = StageOutput()
         for p in sorted(by_partition):
             records = by_partition[p]
-            part = await self.recovery.account_partition(p)
-            # Recovery re-read up to where the consumer resumed, so the first record follows
-            # the state; were the consumer ever to jump ahead, the jump is re-read, not lost.
-            await self.recovery.apply_accounts(p, part, records, records[0][2], out)
+            # The intake resumed the partition where its state ends: records follow the state
+            # in offset order (gaps are offsets without records: transaction markers).
+            self.recovery.apply_batch(p, self.recovery.accounts.partitions[p], records, out)
         self.recovery.account_outputs(out)
         metrics = self.metrics
         metrics.batch_seconds.labels("accounts").observe(time.perf_counter() - started)
-        last = events[-1].message.timestamp
-        if last:
-            metrics.event_latency.labels("accounts").observe(max(0.0, time.time() - last))
+        kind, last = messages[-1].timestamp()
+        if kind:
+            metrics.event_latency.labels("accounts").observe(max(0.0, time.time() - last / 1000.0))
         interval = self.service.checkpoint_interval_s
         if time.monotonic() - self.recovery.last_account_checkpoint >= interval:
             self.recovery.checkpoint_accounts(sorted(self.recovery.accounts.partitions))

@@ -1,10 +1,10 @@
 """The stages' state: recovered from checkpoints and the input, and checkpointed back.
 
-Stage state lives in the worker's memory.  A requests partition's state is recovered the
-first time it is needed: its checkpoint (``agents.kafka.checkpoint``), then the input between
-the checkpoint and the group's committed offset, re-read at once in pieces of ``batch_max``
-records, so a restarted worker ends in the state an uninterrupted one has.  The cross-account
-stage is recovered the same way from its whole-stage checkpoint.  Checkpoints are written
+Stage state lives in the worker's memory.  A requests partition's state is recovered from its
+checkpoint (``agents.kafka.checkpoint``) when the partition is assigned, and the intake
+consumes it from the checkpoint's next offset, so a restarted worker ends in the state an
+uninterrupted one has.  The cross-account stage is recovered from its whole-stage checkpoint
+plus the input between it and Faust's committed offset, re-read at once.  Checkpoints are written
 after the outputs they cover are delivered, never ahead of them.
 """
 
@@ -80,30 +80,6 @@ class Recovery:
                 await asyncio.sleep(delay)
                 delay = min(2 * delay, 10.0)
 
-    async def apply_accounts(
-        self,
-        p: int,
-        part: PartitionState,
-        records: list[tuple[bytes | None, bytes, int, float | None]],
-        stop: int,
-        out: StageOutput,
-    ) -> None:
-        """Apply partition ``p`` from its state's next offset: the input up to ``stop`` re-read
-        from the broker, then ``records``, each batch's messages in one envelope to the
-        cross-account stage.  The re-read goes in batches of ``batch_max`` records, so neither
-        memory nor an envelope grows with the span."""
-        while part.next_offset < stop:
-            end = min(stop, part.next_offset + self.service.batch_max)
-            missed = await self.broker_read(
-                read_range, self.bootstrap, self.topics.requests, p, part.next_offset, end
-            )
-            self.apply_batch(p, part, [_coordinates(m) for m in missed], out)
-            # every record below ``end`` is applied now: offsets that held none (deleted by
-            # retention, transaction markers) are passed too, or the loop would not end
-            part.next_offset = max(part.next_offset, end)
-        if records:
-            self.apply_batch(p, part, records, out)
-
     def apply_batch(
         self,
         p: int,
@@ -129,13 +105,12 @@ class Recovery:
         metrics.tracked_accounts.set(self.accounts.tracked_accounts())
 
     async def account_partition(self, p: int) -> PartitionState:
-        """The partition's state, recovered the first time it is needed.
+        """The partition's state from its checkpoint, loaded the first time it is needed.
 
-        Recovery is the checkpoint plus the input between the checkpoint and the group's
-        committed offset.  The consumer resumes at the committed offset and never fetches what
-        lies below it again, so that span is re-read here, at once: were it left to the next
-        fetched record, a partition whose committed offset is already its end (a worker killed
-        after committing but before checkpointing) would never be applied.
+        The intake then starts consuming the partition at the state's next offset, so the
+        input after the checkpoint is re-read by the consumer itself, at once, whatever offset
+        the group committed: a worker killed after committing but before checkpointing loses
+        nothing, and no partition waits for a new record to be recovered.
         """
         part = self.accounts.partitions.get(p)
         if part is not None:
@@ -147,22 +122,12 @@ class Recovery:
         part = self.accounts.partition(p)
         part.restore(latest, self.config)
         self.account_sizes.update(((p, k), len(v)) for k, v in latest.items())
-        restored = part.next_offset
-        committed = await self.broker_read(
-            committed_offsets, self.bootstrap, self.service.app_id, self.topics.requests, [p]
-        )
-        if committed[p] > restored:
-            out = StageOutput()
-            await self.apply_accounts(p, part, [], committed[p], out)
-            self.account_outputs(out)
         elapsed = time.perf_counter() - started
         self.metrics.recovery_seconds.labels("accounts").inc(elapsed)
         log.info(
-            "recovered requests partition %d: %d accounts, checkpoint at offset %d, "
-            "re-read to the committed offset %d, in %.3f s",
+            "recovered requests partition %d: %d accounts, checkpoint at offset %d, in %.3f s",
             p,
             len(part.profiler.states),
-            restored,
             part.next_offset,
             elapsed,
         )
@@ -274,9 +239,3 @@ class Recovery:
             self.outputs.produce(self.service.coordination_state_topic, key, value, partition=0)
         self.coordination_generation = (generation + 1, len(records) - 1 - chunks)
         self.metrics.state_bytes.labels("coordination").set(len(data))
-
-
-def _coordinates(message: Any) -> tuple[bytes | None, bytes, int, float | None]:
-    """The ``(key, value, offset, ts)`` the account stage takes, of a confluent message."""
-    kind, ms = message.timestamp()
-    return message.key(), message.value(), message.offset(), ms / 1000.0 if kind else None

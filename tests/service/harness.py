@@ -192,16 +192,16 @@ class Deployment:
         finally:
             consumer.close()
 
-    def committed(self, app_id: str, role: str) -> dict[int, int]:
-        """The offsets group ``app_id`` committed on a topic (partitions never committed: -1).
+    def committed(self, group: str, role: str) -> dict[int, int]:
+        """The offsets ``group`` committed on a topic (partitions never committed: -1).
 
         A brand-new broker may answer NOT_COORDINATOR for a while: retried.
         """
         topic = self.topics[role]
-        request = ConsumerGroupTopicPartitions(app_id)
+        request = ConsumerGroupTopicPartitions(group)
         for _ in range(40):
             try:
-                result = self.admin.list_consumer_group_offsets([request])[app_id].result()
+                result = self.admin.list_consumer_group_offsets([request])[group].result()
             except KafkaException:
                 time.sleep(0.25)
                 continue
@@ -210,7 +210,7 @@ class Deployment:
                 for tp in result.topic_partitions
                 if tp.topic == topic
             }
-        raise TimeoutError(f"offsets of group {app_id} not listed")
+        raise TimeoutError(f"offsets of group {group} not listed")
 
     def produce(self, events: list[RequestEvent], extra: list[tuple[bytes, bytes]] = ()) -> None:
         producer = make_producer(self.bootstrap, self.security)

@@ -16,7 +16,7 @@ from dataclasses import replace
 import pytest
 
 from agents.kafka.clients import make_admin
-from agents.settings import KafkaSecurity
+from agents.settings import KafkaSecurity, ServiceSettings
 from streams.config import DetectorConfig
 from streams.wire.codecs import decode_alert, decode_dead_letter
 from tests.service.harness import Deployment, reference, scrape, wait_applied_to_end
@@ -68,10 +68,11 @@ def test_workers_killed_at_random_points_end_with_the_uninterrupted_alerts(deplo
 def test_a_worker_killed_after_committing_but_before_checkpointing_is_applied_on_restart(
     deployment, traffic
 ):
-    """The exact step of the cause: the group's committed offsets reached every partition's
-    end, the state checkpoints did not (the first worker never writes one).  The consumer of
-    the next worker resumes at the end, so no record arrives that would trigger a re-read:
-    recovery itself must re-read from the checkpoint to the committed offset."""
+    """The exact step that once left partitions unapplied: the group's committed offsets
+    reached every partition's end, the state checkpoints did not (the first worker never
+    writes one).  Had the next worker resumed at the committed offset, no record would arrive
+    and the input after the checkpoint would never be applied: it must resume at the
+    checkpoint."""
     events = traffic.events
     deployment.produce(events)
     expected = reference(deployment, len(events))
@@ -80,7 +81,7 @@ def test_a_worker_killed_after_committing_but_before_checkpointing_is_applied_on
     first = deployment.start_worker(app_id, "uncheckpointed", never)
     ends = deployment.end_offsets("requests")
     deadline = time.monotonic() + DEADLINE
-    while deployment.committed(app_id, "requests") != ends:
+    while deployment.committed(ServiceSettings(app_id=app_id).requests_group, "requests") != ends:
         assert time.monotonic() < deadline, f"offsets not committed\n{deployment.logs()}"
         time.sleep(0.25)
     deployment.stop(first, signal.SIGKILL)
