@@ -68,7 +68,7 @@ test: $(STAMP) native-check
 # broker (started for the run if it was not running, as for make test). BENCH_OUT keeps a copy.
 BENCH_OUT ?= var/bench/latest.jsonl
 BENCHES := bench.core_throughput bench.codec_throughput bench.templates bench.scaling \
-  bench.memory bench.abuse bench.service_throughput
+  bench.memory bench.abuse bench.service_throughput bench.gateway_decide
 
 bench: $(STAMP)
 	@mkdir -p $(dir $(BENCH_OUT)) && : > $(BENCH_OUT)

@@ -57,12 +57,21 @@ class SimulationError(DistillWatchError, ValueError):
     """A simulation was asked for something it cannot produce (unknown scenario, no hours)."""
 
 
+class InputFileError(DistillWatchError, ValueError):
+    """A file given to a command is not what it must be (not JSON, not the expected shape)."""
+
+
 class TopicsFileError(DistillWatchError, ValueError):
     """The topics declarations file is malformed; nothing was applied."""
 
 
 class KafkaConnectionError(DistillWatchError, RuntimeError):
     """The broker cannot be reached, or it refused this process's credentials or TLS."""
+
+
+class KafkaRequestError(DistillWatchError, RuntimeError):
+    """The broker was reached but answered a request with an error (authorization, a bad
+    configuration, an unknown topic at produce time)."""
 
 
 class TopicReadError(DistillWatchError, RuntimeError):

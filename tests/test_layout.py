@@ -94,6 +94,14 @@ def test_nothing_imports_the_command_line():
         ("agents/tools", "agents.service"),
         ("agents/service", "agents.tools"),
         ("streams", "agents.service"),
+        # the gateway library is embedded in the API gateway: Kafka I/O and the core only
+        ("agents/gateway", "agents.service"),
+        ("agents/gateway", "agents.stages"),
+        ("agents/gateway", "agents.tools"),
+        ("agents/service", "agents.gateway"),
+        ("agents/tools", "agents.gateway"),
+        ("agents/kafka", "agents.gateway"),
+        ("agents/stages", "agents.gateway"),
     ],
 )
 def test_agents_packages_import_downwards(directory, forbidden):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import IO
+from typing import IO, Any
 
 from agents.tools.alerts import FORMATS, KINDS, SEVERITIES, keep, render, table_header
 
@@ -35,6 +35,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     tail.add_argument("--max", type=int, help="stop after printing this many alerts")
 
 
+def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
+    """Every action reads the alerts topic."""
+    return settings.bootstrap_servers
+
+
 def run(args: argparse.Namespace, out: IO[bytes] | None = None) -> int:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -49,7 +54,7 @@ def run(args: argparse.Namespace, out: IO[bytes] | None = None) -> int:
     try:
         since = parse_timestamp(args.since) if args.since else None
     except ValueError as exc:
-        sys.stderr.write(f"alerts tail: --since: {exc}\n")
+        sys.stderr.write(f"distillwatch alerts tail: --since: {exc}\n")
         return 2
     try:
         product_version = version("distillwatch")

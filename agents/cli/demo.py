@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--settle", type=float, default=20.0, help="seconds without new alerts before stopping"
     )
     parser.add_argument("--report", type=Path, help="HTML report path (default reports/...)")
+
+
+def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
+    """The demo's worker and producer run on the configured broker."""
+    return settings.bootstrap_servers
 
 
 def run(args: argparse.Namespace) -> int:

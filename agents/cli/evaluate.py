@@ -10,12 +10,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=Path, required=True, help="request events JSONL (.gz ok)")
     parser.add_argument("--labels", type=Path, required=True, help="labels.json of the simulation")
     parser.add_argument("--alerts", type=Path, help="also write the replayed alerts as JSONL")
+
+
+def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
+    """Evaluation replays files only."""
+    return None
 
 
 def run(args: argparse.Namespace) -> int:

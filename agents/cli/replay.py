@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from streams.records import RawRecord
@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--actions", type=Path, help="also write recommended actions as JSONL")
     parser.add_argument("--dead-letters", type=Path, help="also write refused records as JSONL")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
+    """A topic to read, or a topic to produce the alerts to."""
+    return settings.bootstrap_servers if args.topic or args.output_topic else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,9 +54,11 @@ def run(args: argparse.Namespace) -> int:
     settings = get_settings()
     if args.input is not None:
         if not args.input.is_file():
-            raise SystemExit(f"replay: no such file: {args.input}")
+            sys.stderr.write(f"distillwatch replay: no such file: {args.input}\n")
+            return 2
         if args.since or args.until:
-            raise SystemExit("replay: --since/--until apply to --topic; a file replays whole")
+            sys.stderr.write("distillwatch replay: --since/--until apply to --topic only\n")
+            return 2
         records: Iterable[RawRecord] = read_jsonl(args.input)
     else:
         since = parse_timestamp(args.since) if args.since else None

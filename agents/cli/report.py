@@ -16,7 +16,7 @@ import argparse
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from streams.records import RawRecord
@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--margin-s", type=float, help="replay this long before the first activity (default: TTL)"
     )
     parser.add_argument("--output", type=Path, help="HTML path (default reports/alert-<id>.html)")
+
+
+def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
+    """The alerts or the requests come from a topic unless both come from files."""
+    return None if args.alerts_file and args.input else settings.bootstrap_servers
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,15 +61,15 @@ def run(args: argparse.Namespace) -> int:
             topic = args.alerts_topic or settings.topics.alerts
             known = alert_revisions_on_topic(bootstrap, topic, args.alert)
     except (OSError, CodecError) as exc:
-        sys.stderr.write(f"report: cannot read the alerts: {exc}\n")
+        sys.stderr.write(f"distillwatch report: cannot read the alerts: {exc}\n")
         return 2
     if not known:
-        sys.stderr.write(f"report: no alert {args.alert!r} found\n")
+        sys.stderr.write(f"distillwatch report: no alert {args.alert!r} found\n")
         return 2
     alert = known[-1]
     if args.input is not None:
         if not args.input.is_file():
-            sys.stderr.write(f"report: no such file: {args.input}\n")
+            sys.stderr.write(f"distillwatch report: no such file: {args.input}\n")
             return 2
         records: Iterable[RawRecord] = read_jsonl(args.input)
         partitions = requests_partitions(settings)  # where the service would have put them

@@ -54,7 +54,7 @@ def _learn(args: argparse.Namespace, settings: Any) -> int:
     topic = args.alerts_topic or settings.topics.alerts
     revisions = alert_revisions_on_topic(settings.bootstrap_servers, topic, args.alert)
     if not revisions:
-        sys.stderr.write(f"signatures learn: no alert {args.alert!r} on {topic}\n")
+        sys.stderr.write(f"distillwatch signatures learn: no alert {args.alert!r} on {topic}\n")
         return 2
     alert = revisions[-1]
     soc = settings.soc
@@ -62,7 +62,7 @@ def _learn(args: argparse.Namespace, settings: Any) -> int:
     try:
         signature = signature_from_cluster(alert, soc.lab_name, policy)
     except ValueError as exc:
-        sys.stderr.write(f"signatures learn: {exc}\n")
+        sys.stderr.write(f"distillwatch signatures learn: {exc}\n")
         return 2
     record = encode(signature)
     if not args.dry_run:
@@ -83,7 +83,7 @@ def _export(args: argparse.Namespace, settings: Any) -> int:
     try:
         data = bundle_bytes(signatures_to_bundle(signatures))
     except StixError as exc:
-        sys.stderr.write(f"signatures export: {exc}\n")
+        sys.stderr.write(f"distillwatch signatures export: {exc}\n")
         return 2
     if args.output is None:
         sys.stdout.buffer.write(data)
@@ -106,7 +106,9 @@ def _import(args: argparse.Namespace, settings: Any) -> int:
         with args.file.open("rb") as handle:
             data = handle.read(limits.max_bytes + 1)  # never more than the bound into memory
     except OSError as exc:
-        sys.stderr.write(f"signatures import: cannot read {args.file}: {exc.strerror}\n")
+        sys.stderr.write(
+            f"distillwatch signatures import: cannot read {args.file}: {exc.strerror}\n"
+        )
         return 2
     if len(data) > limits.max_bytes:
         sys.stderr.write(
@@ -117,13 +119,15 @@ def _import(args: argparse.Namespace, settings: Any) -> int:
     try:
         signatures = bundle_to_signatures(data, limits)
     except StixError as exc:
-        sys.stderr.write(f"signatures import: {args.file}: {exc}\n")
+        sys.stderr.write(f"distillwatch signatures import: {args.file}: {exc}\n")
         return 2
     clashes = conflicts(
         live_signatures(settings.bootstrap_servers, settings.topics.signatures), signatures
     )
     if clashes:
-        sys.stderr.write(f"signatures import: {args.file}: refused: {'; '.join(clashes)}\n")
+        sys.stderr.write(
+            f"distillwatch signatures import: {args.file}: refused: {'; '.join(clashes)}\n"
+        )
         return 2
     records = [(s.signature_id, None if s.deleted else encode(s)) for s in signatures]
     if not args.dry_run:
@@ -136,6 +140,11 @@ def _import(args: argparse.Namespace, settings: Any) -> int:
     }
     sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     return 0
+
+
+def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
+    """learn and import publish, export and import read the live signatures."""
+    return settings.bootstrap_servers
 
 
 def run(args: argparse.Namespace) -> int:

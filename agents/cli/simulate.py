@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
+    """Only ``--kafka`` produces."""
+    return settings.bootstrap_servers if args.kafka else None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sim = simulate(args.scenario, args.seed, args.hours)
     except ValueError as exc:
-        print(f"simulate: {exc}", file=sys.stderr)
+        print(f"distillwatch simulate: {exc}", file=sys.stderr)
         return 2
     generated = time.perf_counter()
     out: Path = args.out

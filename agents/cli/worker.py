@@ -8,7 +8,7 @@ health document at ``/health`` on ``--web-host``:``--web-port`` (127.0.0.1 by de
 from __future__ import annotations
 
 import argparse
-import sys
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,13 +20,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--app-id", help="consumer group / app id (default from settings)")
 
 
+def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
+    """The worker's own broker."""
+    return settings.bootstrap_servers
+
+
 def run(args: argparse.Namespace) -> int:
     import faust
 
-    from agents.kafka.clients import check_connection
     from agents.service.app import create_service
     from agents.settings import get_settings
-    from streams.errors import DistillWatchError
 
     settings = get_settings()
     overrides = {
@@ -39,14 +42,8 @@ def run(args: argparse.Namespace) -> int:
         if value is not None
     }
     service_settings = settings.service.model_copy(update=overrides)
-    try:
-        check_connection(settings.bootstrap_servers, settings.kafka, timeout=30.0)
-        service = create_service(settings, service_settings, settings.detector)
-    except DistillWatchError as error:
-        # a missing topic, an unreachable broker: one line, as every command reports them
-        print(f"distillwatch worker: {error}", file=sys.stderr)
-        return 2
+    # a missing topic raises here; the command line reports it in one line
+    service = create_service(settings, service_settings, settings.detector)
     worker = faust.Worker(service.app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()
     return 0
-

@@ -18,7 +18,7 @@ import ssl
 import time
 from typing import TYPE_CHECKING, Any
 
-from streams.errors import KafkaConnectionError
+from streams.errors import KafkaConnectionError, KafkaRequestError
 
 if TYPE_CHECKING:
     import faust
@@ -163,31 +163,59 @@ def make_reader(
     )
 
 
-def check_connection(
-    bootstrap_servers: str, security: KafkaSecurity | None = None, timeout: float = 10.0
-) -> None:
-    """Fail at start with the broker's own reason when a client cannot connect.
-
-    librdkafka retries a refused login forever and tells the failing call only "broker
-    transport failure"; the reason (wrong password, unknown mechanism, untrusted certificate)
-    reaches just the error callback, so it is collected there, the wait ends as soon as the
-    broker refused, and the reason goes into the error raised.
-    """
-    from confluent_kafka import KafkaError, KafkaException
-
+def describe_client(security: KafkaSecurity | None = None) -> str:
+    """How a client talks to the broker, for messages: the protocol, and the SASL mechanism
+    and user when it authenticates (never the password)."""
     security = _configured(security)
     who = security.security_protocol
     if security.sasl:
         who += f" {security.sasl_mechanism} as {security.sasl_username!r}"
+    return who
+
+
+class _Collected(logging.Handler):
+    """librdkafka's log lines of one probe, kept rather than printed: they repeat the one
+    failure many times over, and some reasons (a listener that closes the connection because
+    it expects another protocol) reach only the log, never the error callback."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # confluent-kafka logs (facility, client name, "[thrd:...]: message"); keep the message
+        line = str(record.args[-1]) if isinstance(record.args, tuple) else record.getMessage()
+        self.lines.append(line.split("]: ", 1)[-1] if line.startswith("[thrd:") else line)
+
+
+def check_connection(
+    bootstrap_servers: str, security: KafkaSecurity | None = None, timeout: float = 10.0
+) -> None:
+    """Fail at start, within ``timeout``, with the broker's own reason when a client cannot
+    connect.
+
+    librdkafka retries forever and tells the failing call only "broker transport failure"; the
+    reason (connection refused, wrong password, untrusted certificate) reaches just the error
+    callback or the log.  So both are collected between bounded metadata requests, and the
+    wait ends as soon as the broker refused this client or every bootstrap broker is down; a
+    broker that accepts connections but never answers ends it at ``timeout``.
+    """
+    from confluent_kafka import KafkaError, KafkaException
+
+    who = describe_client(security)
     errors: list[KafkaError] = []
-    admin = make_admin(bootstrap_servers, security, error_cb=errors.append, logger=log)
+    logged = _Collected()
+    probe_log = logging.Logger(f"{__name__}.probe")  # outside the logging tree: never printed
+    probe_log.addHandler(logged)
+    admin = make_admin(bootstrap_servers, security, error_cb=errors.append, logger=probe_log)
     deadline = time.monotonic() + timeout
     while True:
         try:
-            admin.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+            admin.list_topics(timeout=max(0.05, min(0.25, deadline - time.monotonic())))
             return
         except KafkaException as failure:
             admin.poll(0)  # serves the error callback
+            codes = {e.code() for e in errors}
             refused = [
                 e for e in errors if e.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL)
             ]
@@ -196,10 +224,47 @@ def check_connection(
                     f"Kafka at {bootstrap_servers} refused the connection ({who}): "
                     f"{refused[-1].str()}"
                 ) from None
+            if KafkaError._ALL_BROKERS_DOWN in codes:
+                causes = [e.str() for e in errors if e.code() != KafkaError._ALL_BROKERS_DOWN]
+                reason = (causes or logged.lines[-1:] or [failure.args[0].str()])[-1]
+                raise KafkaConnectionError(
+                    f"cannot reach Kafka at {bootstrap_servers} ({who}): {reason}"
+                ) from None
             if time.monotonic() >= deadline:
                 raise KafkaConnectionError(
-                    f"Kafka at {bootstrap_servers} is unreachable ({who}): {failure.args[0].str()}"
+                    f"cannot reach Kafka at {bootstrap_servers} ({who}): no answer within "
+                    f"{timeout:g} s ({failure.args[0].str()})"
                 ) from None
+
+
+def kafka_failure(
+    bootstrap_servers: str, failure: Exception, security: KafkaSecurity | None = None
+) -> KafkaConnectionError | KafkaRequestError:
+    """The project's error for a ``KafkaException`` a client raised after the connection check
+    (the broker went away, or refused a request): one line naming the broker and protocol."""
+    from confluent_kafka import KafkaError
+
+    error = failure.args[0] if failure.args else None
+    reason = error.str() if isinstance(error, KafkaError) else str(failure)
+    who = describe_client(security)
+    if isinstance(error, KafkaError) and error.code() in _connection_codes():
+        return KafkaConnectionError(f"cannot reach Kafka at {bootstrap_servers} ({who}): {reason}")
+    return KafkaRequestError(f"Kafka at {bootstrap_servers} ({who}) refused a request: {reason}")
+
+
+def _connection_codes() -> frozenset[int]:
+    from confluent_kafka import KafkaError
+
+    return frozenset(
+        (
+            KafkaError._TRANSPORT,
+            KafkaError._ALL_BROKERS_DOWN,
+            KafkaError._RESOLVE,
+            KafkaError._TIMED_OUT,
+            KafkaError._AUTHENTICATION,
+            KafkaError._SSL,
+        )
+    )
 
 
 def ssl_context(security: KafkaSecurity) -> ssl.SSLContext:

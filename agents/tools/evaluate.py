@@ -15,6 +15,7 @@ import orjson
 
 from agents.tools.replay import read_jsonl, replay_records, requests_partitions
 from streams.detector import Detector
+from streams.errors import InputFileError
 from streams.simulation.evaluation import evaluate
 from streams.wire.codecs import encode
 
@@ -24,7 +25,14 @@ def evaluate_file(
 ) -> dict[str, Any]:
     """The evaluation report of replaying ``events`` against ``labels`` (a simulation's
     labels.json), with the replay's summary and speed; ``alerts`` also gets the alerts."""
-    truth = orjson.loads(labels.read_bytes())
+    try:
+        truth = orjson.loads(labels.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InputFileError(f"{labels}: not a labels.json: {exc}") from None
+    if not isinstance(truth, dict) or not all(
+        isinstance(truth.get(part), dict) for part in ("accounts", "campaigns")
+    ):
+        raise InputFileError(f"{labels}: not a labels.json: no 'accounts' and 'campaigns'")
     started = time.perf_counter()
     result = replay_records(
         read_jsonl(events), requests_partitions(settings), Detector(settings.detector)
