@@ -35,6 +35,10 @@ class TopicNames(BaseModel):
     actions: str = "distillwatch.actions.v1"
     signatures: str = "distillwatch.signatures.v1"
     dead_letters: str = "distillwatch.dead-letters.v1"
+    decisions: str = "distillwatch.decisions.v1"
+    """The analysts' audit log: every decision taken in the triage console."""
+    suppressions: str = "distillwatch.suppressions.v1"
+    """Compacted: findings dismissed as benign, which the detector honours."""
 
 
 INTERNAL_TOPICS: dict[str, str] = {
@@ -89,6 +93,11 @@ class ServiceSettings(BaseSettings):
     for this long is stalled: logged, counted and reported unhealthy by /health."""
     idle_flush_s: float = 2.0
     """A caught-up partition silent this long no longer holds back the cross-account stage."""
+    console_token: SecretStr | None = None
+    """Token the triage console's decisions need (header ``X-DistillWatch-Token``); without
+    it the console is read-only.  A secret: never printed or logged."""
+    suppression_days: float = Field(30.0, gt=0)
+    """How long, in event time, a finding dismissed as benign keeps its members suppressed."""
 
 
 class KafkaSecurity(BaseModel):
