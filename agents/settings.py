@@ -175,6 +175,10 @@ class SocSettings(BaseModel):
     learned_validity_days: float = Field(_LEARNING.validity_s / 86400.0, gt=0)
     """A learned signature is valid this long after the finding's last activity."""
 
+    def learning_policy(self) -> LearningPolicy:
+        """How a confirmed finding becomes a signature (``signatures learn``, the console)."""
+        return LearningPolicy(self.learn_min_pair_share, self.learned_validity_days * 86400.0)
+
 
 class Settings(BaseSettings):
     """Runtime configuration of the service, CLI and tools."""

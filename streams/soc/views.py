@@ -25,7 +25,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 h4{margin:1.2em 0 .3em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;
-text-align:left;vertical-align:top}th{background:#f3f3f3}td.num{text-align:right}
+text-align:left;vertical-align:top}td:not(:last-child){white-space:nowrap}th{background:#f3f3f3}td.num{text-align:right}
 .sev{padding:0 6px;border-radius:3px}
 .sev-critical{color:#fff;background:#b00}.sev-high{background:#f60;color:#fff}
 .sev-medium{background:#fc3}.sev-low{background:#eee}
@@ -94,9 +94,30 @@ def duration(seconds: float) -> str:
     return f"{s // 86400} d {s % 86400 // 3600} h" if s % 86400 // 3600 else f"{s // 86400} d"
 
 
+_LABELS = {
+    "f1": "F1",
+    "benign_fpr": "benign false-positive rate",
+    "hard_negative_fpr": "hard-negative false-positive rate",
+    "median_ttd_s": "median time to detect",
+    "p90_ttd_s": "90th percentile time to detect",
+    "ip24_distinct": "distinct /24 networks",
+    "asn_distinct": "distinct ASNs",
+    "cot_share": "chain-of-thought share",
+}
+
+
 def label(name: str) -> str:
     """A field name as words: ``structured_share`` -> "structured share"."""
+    if name in _LABELS:
+        return _LABELS[name]
+    if name.startswith("mean_") and name[5:] in _LABELS:
+        return f"mean {_LABELS[name[5:]]}"
     return name.replace("_", " ")
+
+
+def counted(n: float, noun: str) -> str:
+    """ "1 pair", "3 pairs": ``noun`` is plural."""
+    return f"{number(n)} {noun.removesuffix('s') if n == 1 else noun}"
 
 
 def display(item: Any, name: str = "") -> str:
@@ -243,7 +264,7 @@ def _indicator_values(values: Any) -> str:
         for item in values:
             if isinstance(item, Mapping) and "value" in item:
                 counts = ", ".join(
-                    f"{number(n)} {esc(label(k))}" for k, n in item.items() if k != "value"
+                    esc(counted(n, label(k))) for k, n in item.items() if k != "value"
                 )
                 shown.append(
                     f"<code>{esc(item['value'])}</code>" + (f" ({counts})" if counts else "")

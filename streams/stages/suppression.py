@@ -38,6 +38,11 @@ class SuppressionBook:
                 windows.setdefault(account, []).append((s.ts, s.expires_at))
         self.windows = windows
 
+    def reset(self, suppressions: list[Suppression]) -> None:
+        """Hold exactly ``suppressions`` (what a worker read from the suppressions topic)."""
+        self.by_id = {s.suppression_id: s for s in suppressions if not s.deleted}
+        self._index()
+
     def covers(self, account: str, ts: float) -> bool:
         """Whether ``account`` is suppressed at event time ``ts``."""
         spans = self.windows.get(account)
