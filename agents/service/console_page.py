@@ -8,12 +8,13 @@ PAGE = """<!doctype html>
 body{margin:0;max-width:none}
 header{background:#223;color:#fff;padding:.6em 1.2em;display:flex;gap:1.5em;align-items:center}
 header h1{font-size:1.15em;margin:0}header .status{font-size:.85em;color:#cde}
-main{display:grid;grid-template-columns:minmax(420px,38%) 1fr;gap:0;height:calc(100vh - 3em)}
+main{display:grid;grid-template-columns:minmax(560px,44%) 1fr;gap:0;height:calc(100vh - 3em)}
 #list{overflow:auto;border-right:1px solid #ccc;padding:.6em 1em}
-#detail{overflow:auto;padding:.6em 1.4em}
+#detail{overflow:auto;padding:.6em 1.4em}#detail td{white-space:normal;overflow-wrap:anywhere}
 .filters{display:flex;flex-wrap:wrap;gap:.5em;margin:.4em 0 .6em}
 .filters input[type=search]{width:14em}
-#findings{width:100%}#findings tr.row{cursor:pointer}#findings tr.row:hover{background:#f5f8ff}
+#findings{width:100%}#findings td{white-space:normal}#findings code{font-size:11px}
+#findings tr.row{cursor:pointer}#findings tr.row:hover{background:#f5f8ff}
 #findings tr.selected{background:#e6eeff}.tag{font-size:11px;padding:0 4px;border-radius:3px;
 background:#ddd;margin-left:3px}.tag.dismiss{background:#cfc}.tag.confirm{background:#fcc}
 .tag.escalate{background:#fdb}
@@ -47,8 +48,8 @@ background:#ddd;margin-left:3px}.tag.dismiss{background:#cfc}.tag.confirm{backgr
 evidence and members.</p></section></main>
 <script nonce="{nonce}">
 "use strict";
-const state = {data: null, selected: null, shownRevision: null, signinMode: null,
-               decidingOn: null};
+const state = {data: null, selected: null, shownRevision: null, shownDecisions: 0,
+               signinMode: null, decidingOn: null};
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;",
   ">": "&gt;", '"': "&quot;", "'": "&#39;"})[c]);
@@ -105,7 +106,8 @@ function render() {
   $("count").textContent = `${rows.length} of ${data.findings.length} shown`;
   for (const tr of $("findings").tBodies[0].rows) tr.onclick = () => select(tr.dataset.id);
   const chosen = data.findings.find((r) => r.alert_id === state.selected);
-  if (chosen && chosen.revision !== state.shownRevision) select(chosen.alert_id);
+  if (chosen && (chosen.revision !== state.shownRevision
+                 || chosen.decisions.length !== state.shownDecisions)) select(chosen.alert_id);
 }
 
 async function refresh() {
@@ -120,13 +122,17 @@ async function select(id) {
   state.selected = id;
   const row = state.data.findings.find((r) => r.alert_id === id);
   state.shownRevision = row ? row.revision : null;
+  state.shownDecisions = row ? row.decisions.length : 0;
   const response = await fetch(`/console/api/finding?alert_id=${encodeURIComponent(id)}`);
   const body = await response.json();
-  const reason = $("reason") && id === state.decidingOn ? $("reason").value : "";
+  const same = id === state.decidingOn;
+  const reason = $("reason") && same ? $("reason").value : "";
+  const outcome = $("outcome") && same ? $("outcome").innerHTML : "";
   $("detail").innerHTML = `<div id=decide></div>${body.html || esc(body.error)}`;
   state.decidingOn = id;
   showDecide(); render();
   if ($("reason")) $("reason").value = reason;
+  if ($("outcome")) $("outcome").innerHTML = outcome;
 }
 
 function showDecide() {

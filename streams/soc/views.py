@@ -30,7 +30,7 @@ text-align:left;vertical-align:top}td:not(:last-child){white-space:nowrap}th{bac
 .sev-critical{color:#fff;background:#b00}.sev-high{background:#f60;color:#fff}
 .sev-medium{background:#fc3}.sev-low{background:#eee}
 .bar{display:inline-block;height:10px;background:#36c;vertical-align:middle}
-code{font-size:12px}ul.kv{margin:0;padding-left:1.1em}.muted{color:#777}
+code{font-size:12px}svg{max-width:100%;height:auto}ul.kv{margin:0;padding-left:1.1em}.muted{color:#777}
 .members{columns:4 14em;font-family:monospace;font-size:12px;margin:0;padding-left:1.1em}
 """
 
@@ -311,7 +311,8 @@ def timeline_svg(rows: Sequence[tuple[str, Sequence[float]]], revisions: list[Al
 
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{left + PLOT_WIDTH + 20}' "
-        f"height='{height}' font-size='9' font-family='monospace' role='img'>",
+        f"height='{height}' viewBox='0 0 {left + PLOT_WIDTH + 20} {height}' font-size='9' "
+        "font-family='monospace' role='img'>",
         f"<text x='{left}' y='12'>members named by each revision (up to {largest:,})</text>",
     ]
     points = " ".join(f"{x(a.ts):.1f},{y(a):.1f}" for a in revisions)
@@ -363,7 +364,7 @@ def similarity_svg(alert: Alert) -> str:
     }
     parts = [
         f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}' "
-        "font-size='8' font-family='monospace' role='img'>"
+        f"viewBox='0 0 {size} {size}' font-size='8' font-family='monospace' role='img'>"
     ]
     for p in pairs:
         (xa, ya), (xb, yb) = where[p["a"]], where[p["b"]]
