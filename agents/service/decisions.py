@@ -96,6 +96,8 @@ class DecisionDesk:
         seen = next((a for a in revisions if a.revision == request.revision), None)
         if seen is None:
             raise DecisionError(404, f"alert {request.alert_id} has no revision {request.revision}")
+        if not seen.accounts:
+            raise DecisionError(422, f"alert {request.alert_id} names no accounts")
         topics, service = self.settings.topics, self.settings.service
         decision_id = f"dec-{uuid.uuid4().hex}"
         ts = max(stream_ts, seen.ts)
