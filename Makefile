@@ -15,7 +15,7 @@ WITH_KAFKA := infra/with-kafka
 export DISTILLWATCH_KAFKA_PORT ?= 9092
 export DISTILLWATCH_BOOTSTRAP_SERVERS ?= 127.0.0.1:$(DISTILLWATCH_KAFKA_PORT)
 
-.PHONY: venv rust kafka-up kafka-down kafka-status kafka-reset topics lint native-check test demo bench
+.PHONY: venv rust chromium kafka-up kafka-down kafka-status kafka-reset topics lint native-check test demo bench
 
 venv: $(STAMP)
 
@@ -55,9 +55,17 @@ lint: $(STAMP)
 native-check: rust
 	cd $(NATIVE) && $(CARGO) test --quiet --no-default-features && $(CARGO) clippy --quiet --all-targets -- -D warnings
 
+# The triage console's browser test drives Debian's chromium (Playwright never downloads one).
+# Installed with apt when missing; without root or apt it says why and the test fails under CI.
+APT_CHROMIUM := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+chromium:
+	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+	  && { $(APT_CHROMIUM) || { apt-get update -qq && $(APT_CHROMIUM); }; } >/dev/null; } \
+	  || echo "make: /usr/bin/chromium is missing and cannot be installed here (needs root and apt-get: apt-get install chromium); the browser test will not pass" >&2
+
 # Lint and the whole suite against a real broker: started for the run if it was not running,
 # and stopped again afterwards only then. Exits with pytest's code (or ruff's if only it failed).
-test: $(STAMP) native-check
+test: $(STAMP) native-check chromium
 	@$(WITH_KAFKA) bash -c '\
 	  $(BIN)/distillwatch topics || exit $$?; \
 	  $(BIN)/ruff check .; lint=$$?; \

@@ -35,6 +35,10 @@ class TopicNames(BaseModel):
     actions: str = "distillwatch.actions.v1"
     signatures: str = "distillwatch.signatures.v1"
     dead_letters: str = "distillwatch.dead-letters.v1"
+    decisions: str = "distillwatch.decisions.v1"
+    """The analysts' audit log: every decision taken in the triage console."""
+    suppressions: str = "distillwatch.suppressions.v1"
+    """Compacted: findings dismissed as benign, which the detector honours."""
 
 
 INTERNAL_TOPICS: dict[str, str] = {
@@ -90,6 +94,11 @@ class ServiceSettings(BaseSettings):
     for this long is stalled: logged, counted and reported unhealthy by /health."""
     idle_flush_s: float = 2.0
     """A caught-up partition silent this long no longer holds back the cross-account stage."""
+    console_token: SecretStr | None = None
+    """Token the triage console's decisions need (header ``X-DistillWatch-Token``); without
+    it the console is read-only.  A secret: never printed or logged."""
+    suppression_days: float = Field(30.0, gt=0)
+    """How long, in event time, a finding dismissed as benign keeps its members suppressed."""
 
     @property
     def requests_group(self) -> str:
@@ -173,6 +182,10 @@ class SocSettings(BaseModel):
     """A learned signature keeps indicators shared by at least this share of the top one's pairs."""
     learned_validity_days: float = Field(_LEARNING.validity_s / 86400.0, gt=0)
     """A learned signature is valid this long after the finding's last activity."""
+
+    def learning_policy(self) -> LearningPolicy:
+        """How a confirmed finding becomes a signature (``signatures learn``, the console)."""
+        return LearningPolicy(self.learn_min_pair_share, self.learned_validity_days * 86400.0)
 
 
 class Settings(BaseSettings):

@@ -25,12 +25,13 @@ import orjson
 from streams.config import DetectorConfig
 from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
-from streams.records import Action, Alert, RequestEvent, Signature
+from streams.records import Action, Alert, RequestEvent, Signature, Suppression
 from streams.stages.clustering import ClusterStage
 from streams.stages.profile.account import AccountState
 from streams.stages.profile.profiler import AccountProfiler, feature_baselines
 from streams.stages.signatures import SignatureBook, SignatureStage
 from streams.stages.similarity import SimilarityStage
+from streams.stages.suppression import SuppressionBook
 from streams.stages.template_campaigns import TemplateStage
 from streams.stages.token_frequency import TokenFrequencyStage
 from streams.templates.extractor import TemplateExtractor, TemplateMatch
@@ -55,7 +56,8 @@ class Detector:
         self.templates = TemplateStage(config)
         self.frequency = TokenFrequencyStage(config)
         self.similarity = SimilarityStage(config)
-        self.clusters = ClusterStage(config, feature_baselines(config))
+        self.suppressions = SuppressionBook()
+        self.clusters = ClusterStage(config, feature_baselines(config), self.suppressions)
         self.signatures = SignatureStage(config)
         self.watermark = -math.inf
         self.next_sweep = -math.inf
@@ -128,7 +130,7 @@ class Detector:
         actions of the account stage are already output.
         """
         if isinstance(msg, TemplateHit):
-            return self.templates.process(msg)
+            return self.suppressions.honour(self.templates.process(msg))
         if isinstance(msg, AccountSnapshot):
             self.counters["snapshots"] += 1
             out: list[Output] = []
@@ -137,7 +139,7 @@ class Detector:
                 out.extend(self.clusters.process(pair))
             return out
         if isinstance(msg, SignatureHit):
-            return self.signatures.process(msg)
+            return self.suppressions.honour(self.signatures.process(msg))
         return [msg]
 
     def process_many(self, events: Iterable[RequestEvent]) -> list[Output]:
@@ -160,6 +162,11 @@ class Detector:
             self.profiler.retract_signature(signature.signature_id)
         return unsupported
 
+    def apply_suppression(self, suppression: Suppression) -> None:
+        """Add, replace or (a tombstone) lift a suppression: from its event time on, the
+        cross-account stages name none of its accounts in an alert or action."""
+        self.suppressions.apply(suppression)
+
     def advance_to(self, ts: float) -> list[Output]:
         """Move the watermark: expire edges, flush revisions that came due, evict idle state.
 
@@ -177,7 +184,7 @@ class Detector:
         out.extend(self.templates.advance_to(watermark))
         out.extend(self.clusters.advance_to(watermark))
         out.extend(self.signatures.flush(watermark))
-        return out
+        return self.suppressions.honour(out)
 
     # -- state --------------------------------------------------------------------------------
 
@@ -197,6 +204,7 @@ class Detector:
                 "similarity": self.similarity.to_bytes().decode(),
                 "clusters": self.clusters.to_bytes().decode(),
                 "signature_findings": self.signatures.to_bytes().decode(),
+                "suppressions": self.suppressions.to_bytes().decode(),
             }
         )
 
@@ -219,8 +227,10 @@ class Detector:
         det.templates = TemplateStage.from_bytes(row["templates"].encode(), config)
         det.frequency = TokenFrequencyStage.from_bytes(row["frequency"].encode(), config)
         det.similarity = SimilarityStage.from_bytes(row["similarity"].encode(), config)
+        # Snapshots written before suppressions existed have none.
+        det.suppressions = SuppressionBook.from_bytes(row.get("suppressions", "[]").encode())
         det.clusters = ClusterStage.from_bytes(
-            row["clusters"].encode(), config, feature_baselines(config)
+            row["clusters"].encode(), config, feature_baselines(config), det.suppressions
         )
         det.signatures = SignatureStage.from_bytes(row["signature_findings"].encode(), config)
         return det

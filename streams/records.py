@@ -17,12 +17,15 @@ AlertKind = Literal[
 ]
 Severity = Literal["low", "medium", "high", "critical"]
 ActionKind = Literal["watch", "throttle", "degrade", "block"]
+DecisionKind = Literal["confirm", "dismiss", "escalate"]
 
 REQUEST_EVENT_VERSION = 1
 ALERT_VERSION = 1
 ACTION_VERSION = 1
 SIGNATURE_VERSION = 1
 DEAD_LETTER_VERSION = 1
+DECISION_VERSION = 1
+SUPPRESSION_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,48 @@ class Signature:
     deleted: bool = False
     valid_from: float | None = None
     valid_until: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """An analyst's "benign" verdict on a finding (suppression v1): the detector's
+    cross-account stage names none of ``accounts`` in an alert or action with event time in
+    ``[ts, expires_at)``.
+
+    It carries event time, not wall-clock time, so a replay given the same suppressions
+    produces the same output.  ``deleted`` marks a tombstone that lifts it.
+    """
+
+    suppression_id: str
+    ts: float
+    expires_at: float
+    accounts: tuple[str, ...]
+    alert_id: str | None = None
+    analyst: str = ""
+    reason: str = ""
+    decision_id: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One analyst decision on a finding, as the audit log keeps it (decision v1).
+
+    Who (``analyst``), when (``ts``, wall-clock time of the decision), what (``decision``
+    on ``alert_id`` at ``revision``), why (``reason``), and the record it published:
+    ``result_topic`` and ``result_id`` (a signature, suppression or action id).
+    """
+
+    decision_id: str
+    ts: float
+    analyst: str
+    decision: DecisionKind
+    reason: str
+    alert_id: str
+    revision: int
+    accounts: tuple[str, ...]
+    result_topic: str
+    result_id: str
 
 
 @dataclass(frozen=True, slots=True)

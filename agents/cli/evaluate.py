@@ -17,6 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", type=Path, required=True, help="request events JSONL (.gz ok)")
     parser.add_argument("--labels", type=Path, required=True, help="labels.json of the simulation")
     parser.add_argument("--alerts", type=Path, help="also write the replayed alerts as JSONL")
+    parser.add_argument(
+        "--suppressions",
+        type=Path,
+        help="suppression records (JSONL, as on the suppressions topic) the detector honours",
+    )
 
 
 def kafka_servers(args: argparse.Namespace, settings: Any) -> str | None:
@@ -30,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
     from agents.settings import get_settings
     from agents.tools.evaluate import evaluate_file
 
-    report = evaluate_file(args.events, args.labels, get_settings(), args.alerts)
+    report = evaluate_file(args.events, args.labels, get_settings(), args.alerts, args.suppressions)
     sys.stdout.write(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0

@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _learn(args: argparse.Namespace, settings: Any) -> int:
     from agents.tools.report import alert_revisions_on_topic
-    from streams.soc.learning import LearningPolicy, signature_from_cluster
+    from streams.soc.learning import signature_from_cluster
     from streams.wire.codecs import encode
 
     topic = args.alerts_topic or settings.topics.alerts
@@ -58,9 +58,8 @@ def _learn(args: argparse.Namespace, settings: Any) -> int:
         return 2
     alert = revisions[-1]
     soc = settings.soc
-    policy = LearningPolicy(soc.learn_min_pair_share, soc.learned_validity_days * 86400.0)
     try:
-        signature = signature_from_cluster(alert, soc.lab_name, policy)
+        signature = signature_from_cluster(alert, soc.lab_name, soc.learning_policy())
     except ValueError as exc:
         sys.stderr.write(f"distillwatch signatures learn: {exc}\n")
         return 2

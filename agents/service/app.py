@@ -41,6 +41,7 @@ from confluent_kafka.admin import AdminClient
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from agents.kafka.clients import make_admin, make_batch_consumer, make_faust_app
+from agents.service.console import register_console
 from agents.service.intake import Intake
 from agents.service.metrics import Metrics
 from agents.service.outputs import Outputs
@@ -140,6 +141,7 @@ class Service:
             report = self.health()
             return web.json(report, status=503 if report["status"] == "unhealthy" else 200)
 
+        register_console(app, self)  # /console, and the suppressions this worker honours
         return app
 
     def health(self) -> dict[str, Any]:
@@ -358,6 +360,8 @@ def create_service(
         settings.topics.actions,
         settings.topics.dead_letters,
         settings.topics.signatures,
+        settings.topics.decisions,
+        settings.topics.suppressions,
     ):
         topic_partitions(admin, topic)
     return Service(settings, service, config or DetectorConfig(), requests)

@@ -224,9 +224,7 @@ def run_demo(
         path = report or REPO_ROOT / "reports" / f"demo-{scenario}-seed{seed}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
         links = _forensic_reports(feed.alerts, sim.events, partitions, settings, path)
-        path.write_text(
-            render_html(feed.alerts, scores, f"{scenario} seed {seed}", links)
-        )
+        path.write_text(render_html(feed.alerts, scores, f"{scenario} seed {seed}", links))
         console.print(f"HTML report: [bold]{path}[/]")
         for alert_id, name in links.items():
             console.print(f"forensic report of {alert_id}: [bold]{path.parent / name}[/]")

@@ -11,7 +11,6 @@ scripts, nothing fetched); no prompt text is ever included.
 
 from __future__ import annotations
 
-import html
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -20,18 +19,23 @@ from typing import Any
 
 from streams.records import Alert, RawRecord, RequestEvent
 from streams.simulation.evaluation import HEADLINE_KEYS
-from streams.timeparse import format_timestamp
-
-_STYLE = """
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:3px 8px;
-text-align:left;vertical-align:top}th{background:#f3f3f3}
-.sev-critical{color:#fff;background:#b00}.sev-high{background:#f60;color:#fff}
-.sev-medium{background:#fc3}.sev-low{background:#eee}
-.bar{display:inline-block;height:10px;background:#36c}
-code{font-size:12px}
-"""
+from streams.soc.views import (
+    MISSING,
+    STYLE,
+    display,
+    esc,
+    evidence_html,
+    label,
+    members_list,
+    number,
+    revisions_table,
+    severity,
+    similarity_svg,
+    summary_line,
+    table,
+    timeline_svg,
+    timestamp,
+)
 
 
 def latest_revisions(alerts: Iterable[Alert]) -> tuple[list[Alert], dict[str, list[Alert]]]:
@@ -45,75 +49,29 @@ def latest_revisions(alerts: Iterable[Alert]) -> tuple[list[Alert], dict[str, li
     return latest, history
 
 
-def _esc(value: Any) -> str:
-    return html.escape(str(value))
-
-
-def _table(header: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def _timeline(revisions: list[Alert]) -> str:
-    largest = max(len(a.accounts) for a in revisions) or 1
-    return _table(
-        ("revision", "event time", "members", "score"),
-        (
-            (
-                a.revision,
-                _esc(format_timestamp(a.ts)),
-                f"{len(a.accounts)} <span class=bar "
-                f"style='width:{200 * len(a.accounts) // largest}px'></span>",
-                f"{a.score:.2f}",
-            )
-            for a in revisions
-        ),
-    )
-
-
-def _evidence(alert: Alert) -> str:
-    evidence = alert.evidence
-    parts = []
-    if features := evidence.get("features"):
-        rows = (
-            (_esc(f.get("name")), _esc(f.get("value")), _esc(f.get("baseline"))) for f in features
-        )
-        parts.append("<h4>Top features</h4>" + _table(("feature", "value", "baseline"), rows))
-    if templates := evidence.get("shared_templates"):
-        items = "".join(f"<li><code>{_esc(t)}</code></li>" for t in templates)
-        parts.append(f"<h4>Shared templates</h4><ul>{items}</ul>")
-    if infrastructure := evidence.get("infrastructure"):
-        rows = ((_esc(k), f"<code>{_esc(v)}</code>") for k, v in sorted(infrastructure.items()))
-        parts.append("<h4>Infrastructure overlap</h4>" + _table(("indicator", "values"), rows))
-    if pairs := evidence.get("similar_pairs"):
-        rows = (
-            (_esc(p.get("a")), _esc(p.get("b")), f"{float(p.get('similarity', 0)):.2f}")
-            for p in pairs[:10]
-        )
-        parts.append("<h4>Most similar pairs</h4>" + _table(("a", "b", "similarity"), rows))
-    return "".join(parts)
-
-
-def _time_span(alert: Alert) -> str:
-    span = alert.evidence.get("time_span") or {}
-    first, last = span.get("first"), span.get("last")
-    if isinstance(first, int | float) and isinstance(last, int | float):
-        return f"{format_timestamp(first)} to {format_timestamp(last)}"
-    return "n/a"
-
-
 def _finding(alert: Alert, revisions: list[Alert]) -> str:
-    sev = _esc(alert.severity)
     return (
-        f"<h2 id='{_esc(alert.alert_id)}'>{_esc(alert.kind)} {_esc(alert.alert_id)}</h2>"
-        f"<p>cluster <code>{_esc(alert.cluster_id)}</code> · severity "
-        f"<span class=sev-{sev}>{sev}</span> · score {alert.score:.2f} · activity "
-        f"{_esc(_time_span(alert))} · signatures {_esc(', '.join(alert.signatures) or 'none')}</p>"
-        f"<h4>Timeline</h4>{_timeline(revisions)}{_evidence(alert)}"
-        f"<h4>Members ({len(alert.accounts)})</h4>"
-        f"<p><code>{_esc(', '.join(alert.accounts))}</code></p>"
+        f"<h2 id='{esc(alert.alert_id)}'>{esc(label(alert.kind))} "
+        f"<code>{esc(alert.alert_id)}</code></h2>{summary_line(alert)}"
+        f"<h4>Timeline</h4>{revisions_table(revisions)}{evidence_html(alert)}"
+        f"<h4>Members ({len(alert.accounts):,})</h4>{members_list(alert.accounts)}"
     )
+
+
+def _evaluation(evaluation: Mapping[str, Any]) -> str:
+    """The headline figures, then each campaign's recall and the suppressed accounts."""
+    rows = [
+        (esc(label(k)), display(evaluation.get(k), k))
+        for k in HEADLINE_KEYS
+        if k != "campaign_recall"
+    ]
+    rows += [
+        (f"recall of campaign {esc(c)}", display(r, "recall"))
+        for c, r in sorted((evaluation.get("campaign_recall") or {}).items())
+    ]
+    if suppressed := (evaluation.get("suppressed") or {}).get("accounts"):
+        rows.append(("accounts suppressed by analysts", esc(number(suppressed))))
+    return "<h2>Evaluation against ground truth</h2>" + table(("metric", "value"), rows)
 
 
 def render_html(
@@ -128,46 +86,47 @@ def render_html(
     latest, history = latest_revisions(alerts)
     sections = []
     if evaluation is not None:
-        rows = [(_esc(k), _esc(evaluation.get(k))) for k in HEADLINE_KEYS if k != "campaign_recall"]
-        rows += [
-            (f"recall of campaign {_esc(c)}", _esc(r))
-            for c, r in sorted((evaluation.get("campaign_recall") or {}).items())
-        ]
-        sections.append(
-            "<h2>Evaluation against ground truth</h2>" + _table(("metric", "value"), rows)
-        )
+        sections.append(_evaluation(evaluation))
     summary = (
         (
-            f"<a href='#{_esc(a.alert_id)}'>{_esc(a.alert_id)}</a>",
-            _esc(a.kind),
-            f"<span class=sev-{_esc(a.severity)}>{_esc(a.severity)}</span>",
+            f"<a href='#{esc(a.alert_id)}'><code>{esc(a.alert_id)}</code></a>",
+            esc(label(a.kind)),
+            severity(a),
             f"{a.score:.2f}",
-            len(a.accounts),
+            f"{len(a.accounts):,}",
             a.revision,
-            f"<a href='{_esc(links[a.alert_id])}'>forensic report</a>"
+            esc(timestamp(a.ts)),
+            f"<a href='{esc(links[a.alert_id])}'>forensic report</a>"
             if a.alert_id in links
-            else "",
+            else MISSING,
         )
         for a in latest
     )
     sections.append(
-        f"<h2>Findings ({len(latest)})</h2>"
-        + _table(
-            ("alert", "kind", "severity", "score", "accounts", "revisions", "forensics"), summary
+        f"<h2>Findings ({len(latest):,})</h2>"
+        + table(
+            (
+                "alert",
+                "kind",
+                "severity",
+                "score",
+                "accounts",
+                "revisions",
+                "last revision",
+                "forensics",
+            ),
+            summary,
         )
     )
     sections.extend(_finding(alert, history[alert.alert_id]) for alert in latest)
     return (
         "<!doctype html><html><head><meta charset=utf-8>"
-        f"<title>DistillWatch report {_esc(title)}</title><style>{_STYLE}</style></head><body>"
-        f"<h1>DistillWatch report {_esc(title)}</h1>{''.join(sections)}</body></html>"
+        f"<title>DistillWatch report {esc(title)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>DistillWatch report {esc(title)}</h1>{''.join(sections)}</body></html>"
     )
 
 
 # -- forensic report of one alert ---------------------------------------------------------------
-
-_MAX_ROWS = 80
-_PLOT_WIDTH = 720
 
 
 @dataclass
@@ -224,96 +183,6 @@ def _overlap(
     return sorted(shared, key=lambda r: (-r[1], -r[2], r[0]))[:top]
 
 
-def _timeline_svg(members: list[MemberActivity], revisions: list[Alert]) -> str:
-    active = [m for m in members if m.requests]
-    if not active:
-        return "<p>No requests of the members in the replayed range.</p>"
-    t0 = min(m.first_ts for m in active)
-    t1 = max(max(m.last_ts for m in active), max(a.ts for a in revisions))
-    span = max(t1 - t0, 1.0)
-    left, row, top = 150, 9, 60
-    rows = active[:_MAX_ROWS]
-    height = top + row * len(rows) + 30
-
-    def x(ts: float) -> float:
-        return left + (ts - t0) / span * _PLOT_WIDTH
-
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{left + _PLOT_WIDTH + 20}' "
-        f"height='{height}' font-size='9' font-family='monospace'>",
-        f"<text x='{left}' y='12'>members named by each revision</text>",
-    ]
-    largest = max(len(a.accounts) for a in revisions) or 1
-    points = " ".join(f"{x(a.ts):.1f},{50 - 34 * len(a.accounts) / largest:.1f}" for a in revisions)
-    parts.append(f"<polyline points='{points}' fill='none' stroke='#b00' stroke-width='1.5'/>")
-    for a in revisions:
-        parts.append(
-            f"<circle cx='{x(a.ts):.1f}' cy='{50 - 34 * len(a.accounts) / largest:.1f}' r='2.5' "
-            f"fill='#b00'><title>revision {a.revision}: {len(a.accounts)} accounts at "
-            f"{_esc(format_timestamp(a.ts))}</title></circle>"
-        )
-    for i, member in enumerate(rows):
-        y = top + i * row
-        parts.append(
-            f"<text x='{left - 4}' y='{y + 7}' text-anchor='end'>"
-            f"{_esc(member.account_id[:22])}</text>"
-        )
-        columns = sorted({int(x(t)) for t in member.times})
-        parts.extend(
-            f"<rect x='{c}' y='{y + 1}' width='1.5' height='{row - 2}' fill='#36c'/>"
-            for c in columns
-        )
-    axis = top + row * len(rows) + 12
-    parts.append(f"<text x='{left}' y='{axis}'>{_esc(format_timestamp(t0)[:19])}</text>")
-    parts.append(
-        f"<text x='{left + _PLOT_WIDTH}' y='{axis}' text-anchor='end'>"
-        f"{_esc(format_timestamp(t1)[:19])}</text>"
-    )
-    parts.append("</svg>")
-    note = (
-        f"<p>First {_MAX_ROWS} of {len(active)} members shown.</p>"
-        if len(active) > _MAX_ROWS
-        else ""
-    )
-    return "".join(parts) + note
-
-
-def _similarity_svg(alert: Alert) -> str:
-    pairs = [p for p in alert.evidence.get("similar_pairs") or () if isinstance(p, dict)]
-    if not pairs:
-        return "<p>The finding records no similar pairs.</p>"
-    nodes = sorted({p["a"] for p in pairs} | {p["b"] for p in pairs})
-    size, radius = 460, 180
-    centre = size / 2
-    where = {
-        n: (
-            centre + radius * math.cos(2 * math.pi * i / len(nodes)),
-            centre + radius * math.sin(2 * math.pi * i / len(nodes)),
-        )
-        for i, n in enumerate(nodes)
-    }
-    parts = [
-        f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}' "
-        "font-size='8' font-family='monospace'>"
-    ]
-    for p in pairs:
-        (xa, ya), (xb, yb) = where[p["a"]], where[p["b"]]
-        similarity = float(p.get("similarity", 0.0))
-        parts.append(
-            f"<line x1='{xa:.1f}' y1='{ya:.1f}' x2='{xb:.1f}' y2='{yb:.1f}' stroke='#36c' "
-            f"stroke-opacity='{0.2 + 0.8 * similarity:.2f}' "
-            f"stroke-width='{0.5 + 3 * similarity:.2f}'><title>{_esc(p['a'])} - "
-            f"{_esc(p['b'])}: {similarity:.2f}</title></line>"
-        )
-    for node, (xn, yn) in where.items():
-        parts.append(
-            f"<circle cx='{xn:.1f}' cy='{yn:.1f}' r='4' fill='#b00'><title>{_esc(node)}</title>"
-            f"</circle><text x='{xn + 6:.1f}' y='{yn + 3:.1f}'>{_esc(node[:16])}</text>"
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 def render_forensic_html(
     alert: Alert,
     revisions: list[Alert],
@@ -324,29 +193,29 @@ def render_forensic_html(
     ordered = sorted(members.values(), key=lambda m: (m.first_ts, m.account_id))
     member_rows = (
         (
-            f"<code>{_esc(m.account_id)}</code>",
-            _esc(m.org_id),
-            m.requests,
-            _esc(format_timestamp(m.first_ts)[:19]) if m.requests else "",
-            _esc(format_timestamp(m.last_ts)[:19]) if m.requests else "",
+            f"<code>{esc(m.account_id)}</code>",
+            esc(m.org_id) or MISSING,
+            f"{m.requests:,}",
+            esc(timestamp(m.first_ts)) if m.requests else MISSING,
+            esc(timestamp(m.last_ts)) if m.requests else MISSING,
             len(m.values.get("template", {})),
             len(m.values.get("asn", {})),
             len(m.values.get("ip_prefix", {})),
-            _esc(m.values["user_agent"].most_common(1)[0][0]) if "user_agent" in m.values else "",
+            esc(m.values["user_agent"].most_common(1)[0][0])
+            if "user_agent" in m.values
+            else MISSING,
         )
         for m in ordered
     )
+    overlap_header = ("value", "members", "requests")
     sections = [
-        f"<p>{_esc(provenance)}</p>",
-        f"<p>severity <span class=sev-{_esc(alert.severity)}>{_esc(alert.severity)}</span> · "
-        f"score {alert.score:.2f} · revision {alert.revision} · cluster "
-        f"<code>{_esc(alert.cluster_id)}</code> · activity {_esc(_time_span(alert))} · "
-        f"signatures {_esc(', '.join(alert.signatures) or 'none')}</p>",
+        f"<p>{esc(provenance)}</p>",
+        summary_line(alert),
         "<h2>Timeline</h2>",
-        _timeline_svg(ordered, revisions),
-        _timeline(revisions),
-        f"<h2>Members ({len(ordered)})</h2>",
-        _table(
+        timeline_svg([(m.account_id, m.times) for m in ordered], revisions),
+        revisions_table(revisions),
+        f"<h2>Members ({len(ordered):,})</h2>",
+        table(
             (
                 "account",
                 "org",
@@ -361,9 +230,9 @@ def render_forensic_html(
             member_rows,
         ),
         "<h2>Shared templates</h2>",
-        _table(
+        table(
             ("template", "members", "requests"),
-            ((f"<code>{_esc(v)}</code>", n, r) for v, n, r in _overlap(members, "template")),
+            ((f"<code>{esc(v)}</code>", n, f"{r:,}") for v, n, r in _overlap(members, "template")),
         ),
         "<h2>Infrastructure overlap</h2>",
     ]
@@ -371,19 +240,18 @@ def render_forensic_html(
         rows = _overlap(members, kind)
         if rows:
             sections.append(
-                f"<h4>{_esc(kind)}</h4>"
-                + _table(
-                    ("value", "members", "requests"),
-                    ((f"<code>{_esc(v)}</code>", n, r) for v, n, r in rows),
+                f"<h4>{esc(label(kind))}</h4>"
+                + table(
+                    overlap_header, ((f"<code>{esc(v)}</code>", n, f"{r:,}") for v, n, r in rows)
                 )
             )
-    sections += ["<h2>Similarity graph</h2>", _similarity_svg(alert), "<h2>Evidence</h2>"]
-    sections.append(_evidence(alert))
-    title = f"{alert.kind} {alert.alert_id}"
+    sections += ["<h2>Similarity graph</h2>", similarity_svg(alert), "<h2>Evidence</h2>"]
+    sections.append(evidence_html(alert))
+    title = f"{label(alert.kind)} {alert.alert_id}"
     return (
         "<!doctype html><html><head><meta charset=utf-8>"
-        f"<title>DistillWatch forensic report {_esc(title)}</title><style>{_STYLE}</style>"
-        f"</head><body><h1>Forensic report: {_esc(title)}</h1>{''.join(sections)}</body></html>"
+        f"<title>DistillWatch forensic report {esc(title)}</title><style>{STYLE}</style>"
+        f"</head><body><h1>Forensic report: {esc(title)}</h1>{''.join(sections)}</body></html>"
     )
 
 
@@ -423,7 +291,6 @@ def forensic_report(
     """Replay the alert's range from ``records`` and render its forensic report."""
     from agents.tools.replay import replay_records
     from streams.records import DeadLetter
-    from streams.timeparse import format_timestamp
     from streams.wire.codecs import decode_requests
 
     span = alert.evidence.get("time_span") or {}
@@ -440,8 +307,8 @@ def forensic_report(
     result = replay_records(chosen, partitions, detector)
     revisions = alert_revisions(result.alerts, alert.alert_id)
     provenance = (
-        f"Replay of {len(chosen)} requests with event time {format_timestamp(start)[:19]} to "
-        f"{format_timestamp(end)[:19]} ({result.summary['alert_records']} alert records)"
+        f"Replay of {len(chosen):,} requests with event time {timestamp(start)} to "
+        f"{timestamp(end)} ({result.summary['alert_records']:,} alert records)"
     )
     if revisions:
         provenance += f" reproduced revisions 1..{revisions[-1].revision} of this alert."

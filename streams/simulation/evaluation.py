@@ -62,8 +62,15 @@ def _finite(value: float) -> float | None:
     return None if math.isinf(value) else value
 
 
-def evaluate(alerts: Iterable[Alert], labels: Mapping[str, Any]) -> dict[str, Any]:
-    """Account-level detection quality of ``alerts`` on a simulation's ``labels``."""
+def evaluate(
+    alerts: Iterable[Alert], labels: Mapping[str, Any], suppressed: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Account-level detection quality of ``alerts`` on a simulation's ``labels``.
+
+    ``suppressed`` are the accounts analysts dismissed as benign (suppressions the replay
+    honoured): they are scored like any other account, and counted apart under
+    ``suppressed`` so a dismissal that hid a campaign shows as such.
+    """
     truth: Mapping[str, Mapping[str, Any]] = labels["accounts"]
     flagged: set[str] = set()
     unknown: set[str] = set()
@@ -128,6 +135,7 @@ def evaluate(alerts: Iterable[Alert], labels: Mapping[str, Any]) -> dict[str, An
         "median_ttd_s": _finite(nearest_rank(delays, 0.5)) if delays else None,
         "p90_ttd_s": _finite(nearest_rank(delays, 0.9)) if delays else None,
         "campaigns": campaigns,
+        "suppressed": _suppressed(truth, set(suppressed), flagged),
         "counts": {
             "tp": tp,
             "fp": fp,
@@ -144,6 +152,20 @@ def evaluate(alerts: Iterable[Alert], labels: Mapping[str, Any]) -> dict[str, An
         },
         "false_positives_by_population": dict(sorted(false_positives.items())),
         "populations": dict(sorted(populations.items())),
+    }
+
+
+def _suppressed(
+    truth: Mapping[str, Mapping[str, Any]], suppressed: set[str], flagged: set[str]
+) -> dict[str, Any]:
+    """Suppressed accounts by label, and how many of them an alert still named (the account
+    stage's own findings, or before the suppression applied)."""
+    known = suppressed & truth.keys()
+    return {
+        "accounts": len(suppressed),
+        "by_label": dict(sorted(Counter(truth[a]["label"] for a in known).items())),
+        "flagged": len(known & flagged),
+        "unknown_accounts": len(suppressed - known),
     }
 
 

@@ -38,6 +38,7 @@ from streams.stages.scoring import (
     severity_for,
     stable_id,
 )
+from streams.stages.suppression import SuppressionBook
 
 _MATERIAL = 0.02
 """Change of a member's risk or an edge's similarity worth re-scoring the cluster for."""
@@ -90,8 +91,15 @@ class Cluster:
 class ClusterStage:
     """Single-key stage: CandidatePair -> coordinated_cluster alert revisions and actions."""
 
-    def __init__(self, config: DetectorConfig, baselines: dict[str, float]) -> None:
+    def __init__(
+        self,
+        config: DetectorConfig,
+        baselines: dict[str, float],
+        suppressions: SuppressionBook | None = None,
+    ) -> None:
         self.config = config
+        self.suppressions = SuppressionBook() if suppressions is None else suppressions
+        """Accounts dismissed as benign: never members of an alert while suppressed."""
         self.infra_names = {f.name: f.infra for f in config.token_families if f.infra}
         self.baselines = baselines
         self.nodes: dict[str, Node] = {}
@@ -243,7 +251,8 @@ class ClusterStage:
         # grown enough is the common case on every re-confirmed edge of a big campaign.
         if cluster.alerted and not policy.growth_due(ts, len(component), config):
             return []
-        members = self._core(component)
+        covers = self.suppressions.covers
+        members = [m for m in self._core(component) if not covers(m, ts)]
         if len(members) < config.cluster_min_size:
             return []
         orgs = {self.nodes[m].org_id for m in members}
@@ -515,10 +524,14 @@ class ClusterStage:
 
     @classmethod
     def from_bytes(
-        cls, data: bytes, config: DetectorConfig, baselines: dict[str, float]
+        cls,
+        data: bytes,
+        config: DetectorConfig,
+        baselines: dict[str, float],
+        suppressions: SuppressionBook | None = None,
     ) -> ClusterStage:
         row = orjson.loads(data)
-        stage = cls(config, baselines)
+        stage = cls(config, baselines, suppressions)
         for k, (org, risk, first, last, feats) in row["nodes"].items():
             stage.nodes[k] = Node(org, risk, first, last, tuple((n, v) for n, v in feats))
         for a, b, ts, sim, ev, shared in row["edges"]:

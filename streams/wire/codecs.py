@@ -46,10 +46,12 @@ from streams.records import (
     Action,
     Alert,
     DeadLetter,
+    Decision,
     RawRecord,
     RawValue,
     RequestEvent,
     Signature,
+    Suppression,
 )
 from streams.timeparse import MAX_EPOCH, MIN_EPOCH
 from streams.wire.checks import (
@@ -62,7 +64,9 @@ from streams.wire.schemas import (
     ACTION_SCHEMA,
     ALERT_SCHEMA,
     DEAD_LETTER_SCHEMA,
+    DECISION_SCHEMA,
     SIGNATURE_SCHEMA,
+    SUPPRESSION_SCHEMA,
     compile_validator,
 )
 from streams.wire.to_wire import TO_WIRE
@@ -76,6 +80,8 @@ _validate_alert = compile_validator(ALERT_SCHEMA)
 _validate_action = compile_validator(ACTION_SCHEMA)
 _validate_signature = compile_validator(SIGNATURE_SCHEMA)
 _validate_dead_letter = compile_validator(DEAD_LETTER_SCHEMA)
+_validate_decision = compile_validator(DECISION_SCHEMA)
+_validate_suppression = compile_validator(SUPPRESSION_SCHEMA)
 
 _DUMP_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
@@ -83,7 +89,9 @@ _DUMP_OPTIONS: Final = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
 # ----------------------------------------------------------------------------- encoding
 
 
-def encode(record: RequestEvent | Alert | Action | Signature | DeadLetter) -> bytes:
+def encode(
+    record: RequestEvent | Alert | Action | Signature | DeadLetter | Suppression | Decision,
+) -> bytes:
     """Wire bytes of any DistillWatch record; equal records give identical bytes.
 
     Raises ``EncodeError`` for a record that cannot be represented on the wire
@@ -238,6 +246,61 @@ def decode_action(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_B
         reason=obj["reason"],
         expires_at=wire_timestamp("expires_at", obj["expires_at"]),
         alert_id=obj.get("alert_id"),
+    )
+
+
+def decode_suppression(
+    raw: RawValue,
+    *,
+    topic: str | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+    timestamp: float | None = None,
+    max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES,
+) -> Suppression | DeadLetter:
+    """A suppression, or a dead letter keeping ``raw`` and the reason; never raises.
+
+    Anyone with access to the suppressions topic can write to it, so a bad record must not
+    stop a worker from applying the good ones.
+    """
+    try:
+        obj = load_valid(raw, _validate_suppression, max_record_bytes)
+        suppression = Suppression(
+            suppression_id=obj["suppression_id"],
+            ts=wire_timestamp("ts", obj["ts"]),
+            expires_at=wire_timestamp("expires_at", obj["expires_at"]),
+            accounts=tuple(obj["accounts"]),
+            alert_id=obj.get("alert_id"),
+            analyst=obj.get("analyst", ""),
+            reason=obj.get("reason", ""),
+            decision_id=obj.get("decision_id"),
+            deleted=obj.get("deleted", False),
+        )
+        if suppression.expires_at <= suppression.ts:
+            raise CodecError("invalid_value", "field 'expires_at' must be after 'ts'")
+        return suppression
+    except CodecError as exc:
+        return _dead_letter(raw, exc.reason, exc.detail, topic, partition, offset, timestamp)
+    except Exception as exc:
+        return _dead_letter(
+            raw, "internal_error", describe_fault(exc), topic, partition, offset, timestamp
+        )
+
+
+def decode_decision(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Decision:
+    """A decision; raises ``CodecError`` for bytes that are not a valid decision v1."""
+    obj = load_valid(raw, _validate_decision, max_record_bytes)
+    return Decision(
+        decision_id=obj["decision_id"],
+        ts=wire_timestamp("ts", obj["ts"]),
+        analyst=obj["analyst"],
+        decision=obj["decision"],
+        reason=obj["reason"],
+        alert_id=obj["alert_id"],
+        revision=int(obj["revision"]),
+        accounts=tuple(obj["accounts"]),
+        result_topic=obj["result_topic"],
+        result_id=obj["result_id"],
     )
 
 

@@ -23,8 +23,10 @@ from streams.records import (
     ACTION_VERSION,
     ALERT_VERSION,
     DEAD_LETTER_VERSION,
+    DECISION_VERSION,
     REQUEST_EVENT_VERSION,
     SIGNATURE_VERSION,
+    SUPPRESSION_VERSION,
 )
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -35,12 +37,16 @@ ALERT_SCHEMA: Final = f"alert.v{ALERT_VERSION}"
 ACTION_SCHEMA: Final = f"action.v{ACTION_VERSION}"
 SIGNATURE_SCHEMA: Final = f"signature.v{SIGNATURE_VERSION}"
 DEAD_LETTER_SCHEMA: Final = f"dead_letter.v{DEAD_LETTER_VERSION}"
+DECISION_SCHEMA: Final = f"decision.v{DECISION_VERSION}"
+SUPPRESSION_SCHEMA: Final = f"suppression.v{SUPPRESSION_VERSION}"
 SCHEMA_NAMES = (
     REQUEST_EVENT_SCHEMA,
     ALERT_SCHEMA,
     ACTION_SCHEMA,
     SIGNATURE_SCHEMA,
     DEAD_LETTER_SCHEMA,
+    DECISION_SCHEMA,
+    SUPPRESSION_SCHEMA,
 )
 
 Validator = Callable[[Any], Any]

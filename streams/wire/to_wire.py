@@ -11,16 +11,20 @@ from streams.records import (
     Action,
     Alert,
     DeadLetter,
+    Decision,
     RequestEvent,
     Signature,
+    Suppression,
 )
 from streams.timeparse import format_timestamp
 from streams.wire.schemas import (
     ACTION_SCHEMA,
     ALERT_SCHEMA,
     DEAD_LETTER_SCHEMA,
+    DECISION_SCHEMA,
     REQUEST_EVENT_SCHEMA,
     SIGNATURE_SCHEMA,
+    SUPPRESSION_SCHEMA,
 )
 
 # Wire fields of a request event; any other key is kept in RequestEvent.extra.
@@ -180,10 +184,43 @@ def _dead_letter_to_wire(dead_letter: DeadLetter) -> dict[str, Any]:
     }
 
 
+def _suppression_to_wire(suppression: Suppression) -> dict[str, Any]:
+    return {
+        "schema": SUPPRESSION_SCHEMA,
+        "suppression_id": suppression.suppression_id,
+        "ts": format_timestamp(suppression.ts),
+        "expires_at": format_timestamp(suppression.expires_at),
+        "accounts": suppression.accounts,
+        "alert_id": suppression.alert_id,
+        "analyst": suppression.analyst,
+        "reason": suppression.reason,
+        "decision_id": suppression.decision_id,
+        "deleted": suppression.deleted,
+    }
+
+
+def _decision_to_wire(decision: Decision) -> dict[str, Any]:
+    return {
+        "schema": DECISION_SCHEMA,
+        "decision_id": decision.decision_id,
+        "ts": format_timestamp(decision.ts),
+        "analyst": decision.analyst,
+        "decision": decision.decision,
+        "reason": decision.reason,
+        "alert_id": decision.alert_id,
+        "revision": decision.revision,
+        "accounts": decision.accounts,
+        "result_topic": decision.result_topic,
+        "result_id": decision.result_id,
+    }
+
+
 TO_WIRE: Final[dict[type, Callable[[Any], dict[str, Any]]]] = {
     RequestEvent: _request_to_wire,
     Alert: _alert_to_wire,
     Action: _action_to_wire,
     Signature: _signature_to_wire,
     DeadLetter: _dead_letter_to_wire,
+    Suppression: _suppression_to_wire,
+    Decision: _decision_to_wire,
 }

@@ -67,6 +67,12 @@ class Deployment:
             "alerts": ("DISTILLWATCH_TOPICS__ALERTS", "distillwatch.alerts.v1", 2),
             "actions": ("DISTILLWATCH_TOPICS__ACTIONS", "distillwatch.actions.v1", 2),
             "signatures": ("DISTILLWATCH_TOPICS__SIGNATURES", "distillwatch.signatures.v1", 1),
+            "decisions": ("DISTILLWATCH_TOPICS__DECISIONS", "distillwatch.decisions.v1", 1),
+            "suppressions": (
+                "DISTILLWATCH_TOPICS__SUPPRESSIONS",
+                "distillwatch.suppressions.v1",
+                1,
+            ),
             "dead_letters": (
                 "DISTILLWATCH_TOPICS__DEAD_LETTERS",
                 "distillwatch.dead-letters.v1",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -51,3 +52,34 @@ def test_the_demo_report_links_the_forensic_report(recorded, tmp_path):
     assert alert_id in name
     assert (tmp_path / name).read_text().count("<svg") == 2
     assert f"href='{name}'" in render_html(alerts, None, "t", links)
+
+
+PYTHON_REPRS = re.compile(r"\{'|\['|\bNone\b|\bTrue\b|\bFalse\b|\d\.\d{5,}|\binf\b|\bnan\b")
+
+
+def _text(html: str) -> str:
+    """What a reader sees: the document without tags and SVG coordinates."""
+    return re.sub(r"<[^>]+>", " ", re.sub(r"<svg.*?</svg>", " ", html, flags=re.S))
+
+
+def test_reports_show_no_python_reprs(recorded, tmp_path):
+    traffic, _records, alerts = recorded
+    scores = {
+        "precision": 0.9403973509933775,
+        "recall": 1.0,
+        "f1": 0.969,
+        "benign_fpr": 0.0,
+        "hard_negative_fpr": 0.0012345678,
+        "campaign_recall": {"A": 0.8888888889},
+        "median_ttd_s": 150.25,
+        "p90_ttd_s": None,
+    }
+    settings = SimpleNamespace(detector=DetectorConfig())
+    links = _forensic_reports(alerts, traffic.events, 4, settings, tmp_path / "demo.html")
+    forensic = (tmp_path / next(iter(links.values()))).read_text()
+    pages = [render_html(alerts, scores, "t", links), forensic]
+    for page in pages:
+        shown = _text(page)
+        assert not PYTHON_REPRS.findall(shown), PYTHON_REPRS.findall(shown)[:5]
+        assert "—" in shown  # a missing baseline is a dash
+    assert "94.0 %" in _text(pages[0]) and "2 min 30 s" in _text(pages[0])

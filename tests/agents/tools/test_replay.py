@@ -17,7 +17,8 @@ from agents.kafka.topics import partition_for
 from agents.tools.replay import read_jsonl, replay_records
 from agents.tools.report import latest_revisions, render_html
 from streams.detector import Detector
-from streams.records import Alert, RequestEvent
+from streams.errors import CodecError
+from streams.records import Alert, RequestEvent, Suppression
 from streams.simulation import simulate
 from streams.simulation.evaluation import HEADLINE_KEYS
 from streams.wire.codecs import encode
@@ -108,12 +109,36 @@ def test_evaluate_command_prints_scores_and_replay_counts(small, tmp_path, capsy
     labels_path = tmp_path / "labels.json"
     labels_path.write_text(json.dumps(labels))
     alerts_path = tmp_path / "alerts.jsonl"
-    args = argparse.Namespace(events=events_path, labels=labels_path, alerts=alerts_path)
+    args = argparse.Namespace(
+        events=events_path, labels=labels_path, alerts=alerts_path, suppressions=None
+    )
     assert evaluate_cmd.run(args) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(HEADLINE_KEYS) <= set(report)
     assert report["replay"]["events"] == len(events)
     assert report["replay"]["alert_records"] == len(alerts_path.read_bytes().splitlines())
+    assert report["suppressed"]["accounts"] == 0
+
+
+def test_evaluate_honours_suppressions_and_counts_them_apart(small, tmp_path, capsys):
+    events, labels = small
+    events_path = _write(tmp_path / "events.jsonl", [encode(e) for e in events])
+    labels_path = tmp_path / "labels.json"
+    labels_path.write_text(json.dumps(labels))
+    plain = [o for o in Detector().process_many(events) if isinstance(o, Alert)]
+    cluster = next(a for a in plain if a.kind == "coordinated_cluster")
+    dismissed = Suppression("sup-1", cluster.ts - 3600.0, cluster.ts + 86400.0, cluster.accounts)
+    suppressions = _write(tmp_path / "suppressions.jsonl", [encode(dismissed)])
+    args = argparse.Namespace(
+        events=events_path, labels=labels_path, alerts=None, suppressions=suppressions
+    )
+    assert evaluate_cmd.run(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["suppressed"]["accounts"] == len(cluster.accounts)
+    assert sum(report["suppressed"]["by_label"].values()) == len(cluster.accounts)
+    bad = _write(tmp_path / "bad.jsonl", [b'{"schema": "suppression.v1"}'])
+    with pytest.raises(CodecError, match="line 1"):
+        evaluate_cmd.run(argparse.Namespace(**{**vars(args), "suppressions": bad}))
 
 
 def test_report_shows_each_finding_once_at_its_latest_revision(small):

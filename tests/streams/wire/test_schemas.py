@@ -10,7 +10,16 @@ import fastjsonschema
 import orjson
 import pytest
 
-from streams.records import Action, Alert, DeadLetter, PromptFingerprint, RequestEvent, Signature
+from streams.records import (
+    Action,
+    Alert,
+    DeadLetter,
+    Decision,
+    PromptFingerprint,
+    RequestEvent,
+    Signature,
+    Suppression,
+)
 from streams.wire.codecs import encode
 from streams.wire.schemas import SCHEMA_DIR, SCHEMA_NAMES, load_schema
 
@@ -36,6 +45,8 @@ RECORD_TYPES = {
     "action.v1": Action,
     "signature.v1": Signature,
     "dead_letter.v1": DeadLetter,
+    "decision.v1": Decision,
+    "suppression.v1": Suppression,
 }
 
 
@@ -167,6 +178,28 @@ RECORDS = [
         ts=1_740_830_400.0,
     ),
     DeadLetter(reason="not_an_object", detail="top-level JSON value is array", original=b"[]"),
+    Suppression(
+        suppression_id="sup-alert-9",
+        ts=1_740_830_400.0,
+        expires_at=1_743_422_400.0,
+        accounts=("acct-1", "acct-2"),
+        alert_id="alert-9",
+        analyst="dana",
+        reason="load test of a partner's QA team",
+        decision_id="dec-1",
+    ),
+    Decision(
+        decision_id="dec-1",
+        ts=1_740_830_460.5,
+        analyst="dana",
+        decision="dismiss",
+        reason="load test of a partner's QA team",
+        alert_id="alert-9",
+        revision=3,
+        accounts=("acct-1", "acct-2"),
+        result_topic="distillwatch.suppressions.v1",
+        result_id="sup-alert-9",
+    ),
 ]
 SCHEMA_OF = {record_type: name for name, record_type in RECORD_TYPES.items()}
 
