@@ -8,7 +8,10 @@ checkpoint half way.  Each batch writes one JSON line: its envelope bytes, dead 
 alerts, actions, counters and checkpoint records (base64 where bytes).  Two runs of different
 implementations must give identical files (``cmp``)::
 
-    python -m streams.native.tools.account_golden --out /tmp/golden.jsonl [--input events.jsonl]
+    python -m tests.agents.stages.account_golden --out /tmp/golden.jsonl [--input events.jsonl]
+
+``data/account_golden.jsonl.gz`` is the output of the former Python account stage for
+``--limit 2000`` (``test_account_golden.py`` pins the native stage to it).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from agents.stages.account import AccountStage, StageOutput
 from agents.stages.envelope import encode_envelope
 from streams.config import DetectorConfig
 from streams.records import Signature
-from streams.timeparse import parse_timestamp
+from streams.timeparse import format_timestamp, parse_timestamp
 from streams.wire.codecs import encode
 
 PARTITIONS = 4
@@ -34,17 +37,21 @@ BATCH = 250
 
 
 def config() -> DetectorConfig:
-    return DetectorConfig(
-        max_accounts=30, hot_accounts=16, dedup_max_ids=500, account_ttl_s=1800.0
-    )
+    return DetectorConfig(max_accounts=30, hot_accounts=16, dedup_max_ids=500, account_ttl_s=1800.0)
 
 
 def signatures() -> list[Signature]:
     return [
-        Signature("sig-ip", "lab", 0.7, infrastructure={"ip_prefix": ("10.0.0.0/8", "2001:db8::/32")}),
+        Signature(
+            "sig-ip", "lab", 0.7, infrastructure={"ip_prefix": ("10.0.0.0/8", "2001:db8::/32")}
+        ),
         Signature("sig-re", "lab", 0.9, prompt_patterns=(r"(?i)step by step", r"JSON")),
-        Signature("sig-asn", "lab", 0.96, infrastructure={"asn": ("64500", "16509"), "country": ("US",)}),
-        Signature("sig-beh", "lab", 0.8, behaviour={"min_structured_share": 0.5, "max_gap_cv": 2.0}),
+        Signature(
+            "sig-asn", "lab", 0.96, infrastructure={"asn": ("64500", "16509"), "country": ("US",)}
+        ),
+        Signature(
+            "sig-beh", "lab", 0.8, behaviour={"min_structured_share": 0.5, "max_gap_cv": 2.0}
+        ),
         Signature(
             "sig-both",
             "lab",
@@ -76,9 +83,10 @@ def hostile(values: list[bytes]) -> list[tuple[bytes, float | None]]:
             out.append((value, broker))  # duplicate
         if i % 211 == 17:
             out.append((b"{not json", broker))
-        if i % 263 == 31 and i >= 2000:
-            old = values[i - 2000]  # an hour or so behind: late
-            out.append((old.replace(b'"event_id":"', b'"event_id":"late-'), broker))
+        if i % 263 == 31 and ts is not None:  # two hours behind: late
+            row = orjson.loads(value)
+            row.update(event_id=f"late-{row['event_id']}", ts=format_timestamp(ts - 7200.0))
+            out.append((orjson.dumps(row), broker))
         if i % 307 == 11 and ts is not None:
             out.append((value.replace(b'"event_id":"', b'"event_id":"fut-'), ts - 3600.0))
     return out
