@@ -35,6 +35,7 @@ _SETTINGS = (
     "dedup_max_ids",
     "max_accounts",
     "cap_evict_share",
+    "hot_accounts",
     "account_ttl_s",
     "gap_ewma_alpha",
     "gap_cap_s",

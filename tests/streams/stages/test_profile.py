@@ -278,6 +278,25 @@ def exact(messages: list) -> list[str]:
     ]
 
 
+def test_packed_accounts_give_the_same_outputs_and_bytes_as_decoded_ones():
+    events = interleaved(accounts=7, rounds=12)
+    roomy, tight = profiler_of(), profiler_of(dataclasses.replace(CONFIG, hot_accounts=2))
+    out_roomy = feed(roomy, events)
+    out_tight = []
+    for start in range(0, len(events), 5):  # trims between chunks of the stream
+        out_tight += feed(tight, events[start : start + 5])
+        tight.native.trim()
+    assert sum(isinstance(m, AccountSnapshot) for m in out_roomy) >= 7
+    assert exact(out_tight) == exact(out_roomy)
+    # Same accounts, same insertion order (snapshots list them in it), same bytes.
+    assert list(tight.states) == list(roomy.states)
+    assert all(tight.native.state(a) == roomy.native.state(a) for a in roomy.states)
+    assert roomy.native.decoded() == 7
+    assert tight.native.decoded() == 2
+    tight.retract_signature("none")
+    assert tight.native.decoded() == 2  # a packed account without the id stays packed
+
+
 def test_caps_evict_the_fewest_events_then_the_longest_idle_and_the_ttl_the_idle():
     config = dataclasses.replace(CONFIG, max_accounts=8, cap_evict_share=0.5)
     profiler = profiler_of(config)

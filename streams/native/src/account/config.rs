@@ -71,6 +71,8 @@ pub struct Config {
     pub dedup_max_ids: usize,
     pub max_accounts: usize,
     pub cap_evict_share: f64,
+    /// Profiles kept decoded; the least recently used others wait packed.
+    pub hot_accounts: usize,
     pub account_ttl_s: f64,
     pub gap_ewma_alpha: f64,
     pub gap_cap_s: f64,
@@ -160,6 +162,7 @@ impl Default for Config {
             dedup_max_ids: 20_000,
             max_accounts: 50_000,
             cap_evict_share: 0.1,
+            hot_accounts: 4096,
             account_ttl_s: 6.0 * 3600.0,
             gap_ewma_alpha: 0.1,
             gap_cap_s: 3600.0,

@@ -2,9 +2,13 @@
 //! account's state, the snapshot decision, signature hits and the account_extraction
 //! decision; the cap and the idle TTL over the profiles.
 
+use std::collections::VecDeque;
+
 use rustc_hash::FxHashMap;
 
+use super::checkpoint;
 use super::config::{self as cfg, severity_rank, Config, Feature};
+use super::pyfloat::write_json_str;
 use super::sketch::U32;
 use super::state::{AccountState, Metrics, Suspicion, EVIDENCE_METRICS};
 use crate::minhash::stable_hash64;
@@ -65,23 +69,92 @@ pub struct EventOutput {
     pub extraction: Option<Extraction>,
 }
 
+/// A profile kept decoded while the account is active, and as its checkpoint bytes (about a
+/// third of the memory) while it is idle; encoding round-trips exactly, so which accounts
+/// happen to be decoded changes memory and time, never a result.
+#[derive(Clone, Debug)]
+pub enum Slot {
+    Hot(Box<AccountState>),
+    Packed(Box<[u8]>),
+}
+
 /// One tracked account.
 #[derive(Clone, Debug)]
 pub struct Tracked {
-    pub state: AccountState,
+    pub slot: Slot,
+    /// The state's `n` and `last_ts`, which the cap and the TTL read without decoding.
+    pub n: i64,
+    pub last_ts: f64,
     /// Insertion order of the account (a replaced state keeps its place).
     pub seq: u64,
+    /// When it was last used (a counter): the least recently used are packed first.
+    pub used: u64,
     /// Last input offset applied (-1: none, e.g. the in-process detector).
     pub applied: i64,
     /// Changed since the last checkpoint.
     pub dirty: bool,
 }
 
+impl Tracked {
+    /// The decoded state, decoding a packed one.
+    pub fn state(&mut self, c: &Config) -> &mut AccountState {
+        if let Slot::Packed(data) = &self.slot {
+            let state = decode_packed(data, c);
+            self.slot = Slot::Hot(Box::new(state));
+        }
+        match &mut self.slot {
+            Slot::Hot(state) => state,
+            Slot::Packed(_) => unreachable!("decoded above"),
+        }
+    }
+
+    /// A decoded copy (the stored slot unchanged).
+    pub fn view(&self, c: &Config) -> AccountState {
+        match &self.slot {
+            Slot::Hot(state) => (**state).clone(),
+            Slot::Packed(data) => decode_packed(data, c),
+        }
+    }
+
+    /// The checkpoint bytes of the state (`AccountState.to_bytes`).
+    pub fn encode(&self, out: &mut String) {
+        match &self.slot {
+            Slot::Hot(state) => checkpoint::encode(state, out),
+            Slot::Packed(data) => out.push_str(std::str::from_utf8(data).expect("JSON text")),
+        }
+    }
+
+    fn pack(&mut self) {
+        if let Slot::Hot(state) = &self.slot {
+            let mut text = String::new();
+            checkpoint::encode(state, &mut text);
+            self.slot = Slot::Packed(text.into_bytes().into_boxed_slice());
+        }
+    }
+
+    fn is_hot(&self) -> bool {
+        matches!(self.slot, Slot::Hot(_))
+    }
+}
+
+/// A packed state this process wrote itself.
+fn decode_packed(data: &[u8], c: &Config) -> AccountState {
+    let row: serde_json::Value = serde_json::from_slice(data).expect("packed state is JSON");
+    checkpoint::decode(&row, c).expect("packed state decodes")
+}
+
 /// Account id -> profile.
 #[derive(Clone, Debug, Default)]
 pub struct Profiles {
-    pub map: FxHashMap<Box<str>, Tracked>,
+    /// Boxed: the table then holds a pointer per slot, not a whole profile.
+    pub map: FxHashMap<Box<str>, Box<Tracked>>,
     next_seq: u64,
+    clock: u64,
+    /// How many states are held decoded.
+    hot: usize,
+    /// `(use, account)` of every use since the last trim or compaction, oldest first: the
+    /// last use of each decoded account is in it, so trimming finds the least recent.
+    recent: VecDeque<(u64, Box<str>)>,
 }
 
 const AUTOMATION: [Feature; 4] = [
@@ -109,6 +182,10 @@ fn snapshot_due(s: &AccountState, ts: f64, c: &Config) -> bool {
     s.pending_tokens >= c.snapshot_on_new_tokens || ts - s.last_snap_ts >= c.snapshot_max_interval_s
 }
 
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 fn hash32(token: &str) -> u32 {
     (stable_hash64(token) & U32) as u32
 }
@@ -125,23 +202,75 @@ impl Profiles {
     /// Insert or replace a state, keeping an existing account's place.
     pub fn put(&mut self, account: &str, state: AccountState, applied: i64) -> &mut Tracked {
         let seq = &mut self.next_seq;
+        self.clock += 1;
         let entry = self.map.entry(account.into()).or_insert_with(|| {
             *seq += 1;
-            Tracked {
-                state: AccountState::new("", 0.0),
+            Box::new(Tracked {
+                slot: Slot::Packed(Box::default()),
+                n: 0,
+                last_ts: 0.0,
                 seq: *seq,
+                used: 0,
                 applied: -1,
                 dirty: false,
-            }
+            })
         });
-        entry.state = state;
+        if !entry.is_hot() {
+            self.hot += 1;
+        }
+        (entry.n, entry.last_ts, entry.used) = (state.n, state.last_ts, self.clock);
+        entry.slot = Slot::Hot(Box::new(state));
         entry.applied = applied;
+        self.recent.push_back((self.clock, account.into()));
         entry
+    }
+
+    /// Insert or replace a restored state, packed (it is decoded on its next event).
+    pub fn put_packed(&mut self, account: &str, state: AccountState, applied: i64) {
+        self.put(account, state, applied).pack();
+        self.hot -= 1;
+    }
+
+    /// Forget an account.
+    fn remove(&mut self, account: &str) {
+        if let Some(t) = self.map.remove(account) {
+            if t.is_hot() {
+                self.hot -= 1;
+            }
+        }
+    }
+
+    /// Pack the least recently used decoded states beyond `limit`.
+    pub fn trim(&mut self, limit: usize) {
+        while self.hot > limit {
+            let Some((used, account)) = self.recent.pop_front() else {
+                break;
+            };
+            if let Some(t) = self.map.get_mut(&account) {
+                if t.is_hot() && t.used == used {
+                    t.pack();
+                    self.hot -= 1;
+                }
+            }
+        }
+        if self.recent.len() > 2 * (self.hot + 1024) {
+            // Keep only each decoded account's last use.
+            let map = &self.map;
+            self.recent.retain(|(used, account)| {
+                map.get(account)
+                    .is_some_and(|t| t.is_hot() && t.used == *used)
+            });
+        }
+    }
+
+    /// How many states are held decoded.
+    pub fn decoded(&self) -> usize {
+        self.hot
     }
 
     /// Accounts in insertion order.
     pub fn ordered(&self) -> Vec<(&str, &Tracked)> {
-        let mut v: Vec<(&str, &Tracked)> = self.map.iter().map(|(k, t)| (&**k, t)).collect();
+        let mut v: Vec<(&str, &Tracked)> = self.map.iter().map(|(k, t)| (&**k, &**t)).collect();
         v.sort_unstable_by_key(|(_, t)| t.seq);
         v
     }
@@ -157,8 +286,10 @@ impl Profiles {
         let ts = e.ts;
         let fresh = match self.map.get(e.account_id.as_str()) {
             None => true,
-            Some(t) => ts - t.state.last_ts > c.account_ttl_s,
+            Some(t) => ts - t.last_ts > c.account_ttl_s,
         };
+        self.clock += 1;
+        let clock = self.clock;
         let tracked = if fresh {
             let applied = self
                 .map
@@ -166,10 +297,18 @@ impl Profiles {
                 .map_or(-1, |t| t.applied);
             self.put(&e.account_id, AccountState::new(&e.org_id, ts), applied)
         } else {
-            self.map.get_mut(e.account_id.as_str()).expect("present")
+            let tracked = self.map.get_mut(e.account_id.as_str()).expect("present");
+            if !tracked.is_hot() {
+                self.hot += 1;
+            }
+            self.recent.push_back((clock, e.account_id.as_str().into()));
+            tracked.used = clock;
+            tracked
         };
-        let state = &mut tracked.state;
+        let state = tracked.state(c);
         state.update(e, m, c);
+        (tracked.n, tracked.last_ts) = (state.n, state.last_ts);
+        let state = tracked.state(c);
         let mut out = EventOutput::default();
         out.messages.push(Message::Hit {
             template_id: m.template_id.clone(),
@@ -210,7 +349,7 @@ impl Profiles {
         let mut order: Vec<(i64, f64, &str)> = self
             .map
             .iter()
-            .map(|(a, t)| (t.state.n, t.state.last_ts, &**a))
+            .map(|(a, t)| (t.n, t.last_ts, &**a))
             .collect();
         let count = len.saturating_sub(keep);
         let cmp = |x: &(i64, f64, &str), y: &(i64, f64, &str)| {
@@ -223,7 +362,7 @@ impl Profiles {
         order.sort_unstable_by(cmp);
         let victims: Vec<String> = order.into_iter().map(|(_, _, a)| a.to_string()).collect();
         for account in &victims {
-            self.map.remove(account.as_str());
+            self.remove(account);
         }
         victims
     }
@@ -234,22 +373,40 @@ impl Profiles {
         let stale: Vec<String> = self
             .map
             .iter()
-            .filter(|(_, t)| t.state.last_ts < horizon)
+            .filter(|(_, t)| t.last_ts < horizon)
             .map(|(a, _)| a.to_string())
             .collect();
         for account in &stale {
-            self.map.remove(account.as_str());
+            self.remove(account);
         }
         stale
     }
 
     /// A retracted signature no longer counts as matched; returns the accounts changed.
-    pub fn retract_signature(&mut self, id: &str) -> Vec<String> {
+    ///
+    /// A packed account is decoded only when its bytes hold the id's JSON string, and stays
+    /// packed.
+    pub fn retract_signature(&mut self, id: &str, c: &Config) -> Vec<String> {
+        let mut needle = String::new();
+        write_json_str(&mut needle, id);
         let mut changed = Vec::new();
         for (account, t) in self.map.iter_mut() {
-            if let Some(at) = t.state.signature_hits.iter().position(|s| &**s == id) {
-                t.state.signature_hits.remove(at);
+            let was_packed = match &t.slot {
+                Slot::Hot(_) => false,
+                Slot::Packed(data) => {
+                    if !contains(data, needle.as_bytes()) {
+                        continue;
+                    }
+                    true
+                }
+            };
+            let state = t.state(c);
+            if let Some(at) = state.signature_hits.iter().position(|s| &**s == id) {
+                state.signature_hits.remove(at);
                 changed.push(account.to_string());
+            }
+            if was_packed {
+                t.pack();
             }
         }
         changed.sort_unstable();

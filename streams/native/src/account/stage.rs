@@ -268,6 +268,7 @@ impl Partition {
             out.letters.sort_by_key(|(index, _)| *index);
         }
         self.evict_idle(c);
+        self.profiles.trim(c.hot_accounts);
         out
     }
 
@@ -288,12 +289,12 @@ impl Partition {
             .map
             .iter()
             .filter(|(_, t)| t.dirty)
-            .map(|(a, t)| (&**a, t))
+            .map(|(a, t)| (&**a, &**t))
             .collect();
         dirty.sort_unstable_by(|x, y| x.0.cmp(y.0));
         for (account, t) in dirty {
             let mut value = format!("{{\"o\":{},\"s\":", t.applied);
-            super::checkpoint::encode(&t.state, &mut value);
+            t.encode(&mut value);
             value.push('}');
             out.push((account.to_string(), Some(value)));
         }

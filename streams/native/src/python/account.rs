@@ -80,6 +80,7 @@ fn config_of(d: &Bound<'_, PyDict>) -> PyResult<Config> {
         dedup_max_ids: item(d, "dedup_max_ids")?,
         max_accounts: item(d, "max_accounts")?,
         cap_evict_share: item(d, "cap_evict_share")?,
+        hot_accounts: item(d, "hot_accounts")?,
         account_ttl_s: item(d, "account_ttl_s")?,
         gap_ewma_alpha: item(d, "gap_ewma_alpha")?,
         gap_cap_s: item(d, "gap_cap_s")?,
@@ -436,7 +437,7 @@ fn state_bytes<'py>(
 ) -> Option<Bound<'py, PyBytes>> {
     profiles.map.get(account).map(|t| {
         let mut s = String::new();
-        checkpoint::encode(&t.state, &mut s);
+        t.encode(&mut s);
         PyBytes::new(py, s.as_bytes())
     })
 }
@@ -465,6 +466,9 @@ const FEATURE_NAMES: [&str; 12] = [
     "regularity",
 ];
 
+/// Events of the in-process profiler between two trims of its decoded states.
+const TRIM_EVERY: usize = 1024;
+
 // -- the in-process profiler --------------------------------------------------------------
 
 /// Account profiles of the in-process detector: one event at a time, in the detector's order.
@@ -472,6 +476,8 @@ const FEATURE_NAMES: [&str; 12] = [
 pub struct Profiler {
     config: Config,
     profiles: Profiles,
+    /// Events since the decoded states were last trimmed to `hot_accounts`.
+    untrimmed: usize,
 }
 
 #[pymethods]
@@ -481,6 +487,7 @@ impl Profiler {
         Ok(Profiler {
             config: config_of(config)?,
             profiles: Profiles::default(),
+            untrimmed: 0,
         })
     }
 
@@ -500,6 +507,11 @@ impl Profiler {
             profiles.process(&e, &m, &book, config)
         }))
         .map_err(|_| PyValueError::new_err("account profile fault (panic)"))?;
+        self.untrimmed += 1;
+        if self.untrimmed >= TRIM_EVERY {
+            self.untrimmed = 0;
+            self.profiles.trim(self.config.hot_accounts);
+        }
         let messages = PyList::empty(py);
         for msg in &out.messages {
             messages.append(payload(py, &e, msg)?)?;
@@ -513,7 +525,8 @@ impl Profiler {
         let Some(t) = self.profiles.map.get(account) else {
             return Ok(None);
         };
-        let (state, c) = (&t.state, &self.config);
+        let c = &self.config;
+        let state = &t.view(c);
         let m = state.metrics(c);
         let s = state.suspicion(&m, c);
         let metrics = PyDict::new(py);
@@ -540,7 +553,17 @@ impl Profiler {
     }
 
     fn retract_signature(&mut self, signature_id: &str) -> Vec<String> {
-        self.profiles.retract_signature(signature_id)
+        self.profiles.retract_signature(signature_id, &self.config)
+    }
+
+    /// How many profiles are held decoded (at most `hot_accounts` after a trim).
+    fn decoded(&self) -> usize {
+        self.profiles.decoded()
+    }
+
+    /// Pack the least recently used decoded profiles beyond `hot_accounts`.
+    fn trim(&mut self) {
+        self.profiles.trim(self.config.hot_accounts);
     }
 
     fn __len__(&self) -> usize {
@@ -568,7 +591,7 @@ impl Profiler {
     /// Load an account from its checkpoint bytes.
     fn put(&mut self, account: &str, data: &[u8]) -> PyResult<()> {
         let state = decode_state(data, &self.config)?;
-        self.profiles.put(account, state, -1);
+        self.profiles.put_packed(account, state, -1);
         Ok(())
     }
 }
@@ -755,7 +778,7 @@ impl AccountPartition {
             .get("s")
             .ok_or_else(|| PyValueError::new_err("account checkpoint has no state 's'"))?;
         let state = checkpoint::decode(state, &self.config).map_err(PyValueError::new_err)?;
-        self.part.profiles.put(account, state, applied);
+        self.part.profiles.put_packed(account, state, applied);
         Ok(())
     }
 
@@ -777,7 +800,10 @@ impl AccountPartition {
 
     /// Forget a retracted signature as matched; the accounts changed go in the checkpoint.
     fn retract_signature(&mut self, signature_id: &str) -> Vec<String> {
-        let changed = self.part.profiles.retract_signature(signature_id);
+        let changed = self
+            .part
+            .profiles
+            .retract_signature(signature_id, &self.config);
         for account in &changed {
             if let Some(t) = self.part.profiles.map.get_mut(account.as_str()) {
                 t.dirty = true;
