@@ -12,6 +12,11 @@ campaign).  Two lines of JSON:
   ``PromptFingerprint`` instead of text.  The fingerprint is computed on the producer side
   before timing; ``producer_fingerprint_events_per_s`` is that gateway-side cost.
 
+``account_stage_events_per_s`` times the service's account stage alone on the same events
+as wire bytes (``agents.stages.account.AccountStage.process``, batches of ``--batch`` records
+of one partition: decoding, admission, extraction and the profiles, what a worker's requests
+agent runs per batch), CPU time.
+
 Each figure is the best of ``--repeat`` runs of a fresh ``Detector`` (best-of removes most
 noise from other processes on a shared machine); the process is pinned to one CPU.
 ``events_per_s`` divides by this process's CPU time (events per second per core, insensitive
@@ -23,9 +28,11 @@ from __future__ import annotations
 import argparse
 import time
 
+from agents.stages.account import AccountStage, StageOutput
 from bench.common import emit, pin_to_one_core, rate, simulated_events, timed, to_privacy_mode
 from streams.detector import EXTRACT_BATCH, Detector
 from streams.records import RequestEvent
+from streams.wire.codecs import encode
 
 
 def best(run, repeat: int) -> tuple[float, float, object]:
@@ -47,11 +54,29 @@ def detector_run(events: list[RequestEvent], repeat: int) -> tuple[float, float,
     return cpu, wall, det, outputs
 
 
+def account_stage_run(events: list[RequestEvent], batch: int, repeat: int) -> float:
+    """CPU seconds of the account stage over the events as one partition's records."""
+    records = [(e.account_id.encode(), encode(e), i, e.ts) for i, e in enumerate(events)]
+
+    def run() -> int:
+        stage = AccountStage(Detector().config, "requests")
+        out = StageOutput()
+        for start in range(0, len(records), batch):
+            out.entries = []
+            stage.process(0, records[start : start + batch], out)
+        return out.events
+
+    cpu, _, applied = best(run, repeat)
+    assert applied == len(events), applied
+    return cpu
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=0.5, help="simulated hours of traffic")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=1000, help="account stage batch size")
     args = parser.parse_args()
     pin_to_one_core()
 
@@ -75,6 +100,9 @@ def main() -> None:
         events_per_s=rate(len(events), cpu),
         wall_events_per_s=rate(len(events), wall),
         extract_events_per_s=rate(len(events), extract_s),
+        account_stage_events_per_s=rate(
+            len(events), account_stage_run(events, args.batch, args.repeat)
+        ),
         outputs=outputs,
         counters=det.counters,
     )
@@ -88,6 +116,9 @@ def main() -> None:
         events_per_s=rate(len(events), cpu),
         wall_events_per_s=rate(len(events), wall),
         producer_fingerprint_events_per_s=rate(len(events), fingerprint_s),
+        account_stage_events_per_s=rate(
+            len(events), account_stage_run(private, args.batch, args.repeat)
+        ),
         outputs=outputs,
         counters=det.counters,
     )

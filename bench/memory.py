@@ -2,20 +2,18 @@
 
 Usage: ``.venv/bin/python -m bench.memory [--accounts 100000,1000000] [--built 100000]``
 
-Per-account state is what the account stage's ``AccountProfiler.states`` holds (what a worker
-holds per account): the ``hot_accounts`` most recently active accounts as decoded
-``AccountState`` objects, the others packed as their checkpoint bytes.  ``--built`` accounts
-get real profiles: three privacy-mode events each from ``bench.synthetic`` through
+Per-account state is what the native profiles hold (``streams._native``, the structs a
+worker's account stage keeps per account, every one decoded).  ``--built`` accounts get real
+profiles: three privacy-mode events each from ``bench.synthetic`` through
 ``AccountProfiler.process`` (the core's own API).  A larger size is reached by loading copies
 of those profiles into a profiler under new account ids, as a restart from checkpoints does
-(``AccountState.from_bytes`` into ``profiler.states``): every copy is a separate object, so
+(``AccountProfiler.load`` of each checkpoint value): every copy is a separate allocation, so
 resident memory is that of really holding N profiles while the build stays within seconds.
 ``rss_bytes_per_account`` is the growth of this process's RSS over the empty profiler divided
-by N; ``state_bytes_*`` are the sizes of ``AccountState.to_bytes`` (a copy serialises to its
+by N; ``state_bytes_*`` are the sizes of the checkpoint values (a copy serialises to its
 original's bytes); ``load_us_per_account`` is that restart's cost per account and
-``cold_event_us`` what the next event of a packed account pays to decode it (and to pack the
-least recently used decoded one).  Target: <= 1 KB per tracked account.  One JSON line per
-size.
+``event_us`` what one more event of an already-tracked account costs.  Target: <= 1 KB per
+tracked account.  One JSON line per size.
 
 First, a ``memory_stages`` line: the simulator's traffic (``--hours``) through a whole
 ``Detector``, and each stage's serialised state (``to_bytes``) per account it tracks: account
@@ -33,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -40,17 +39,17 @@ import orjson
 from bench.common import emit, rss_bytes, simulated_events
 from bench.synthetic import accounts_events
 from streams.detector import Detector
-from streams.stages.profile.account import AccountState
 
-COLD_SAMPLE = 20_000
-"""Packed accounts decoded to time ``cold_event_us``."""
+EVENT_SAMPLE = 20_000
+"""Tracked accounts given one more event to time ``event_us``."""
 
 
 def built_states(accounts: int, seed: int) -> list[bytes]:
     det = Detector()
     for event in accounts_events(accounts, seed):
         det.profiler.process(event, det.extract(event))
-    return [s.to_bytes() for s in det.profiler.states.values()]
+    native = det.profiler.native
+    return [native.state(account) for account in native.accounts()]
 
 
 def stage_breakdown(hours: float, seed: int) -> None:
@@ -58,7 +57,8 @@ def stage_breakdown(hours: float, seed: int) -> None:
     det = Detector()
     det.process_many(events)
     det.advance_to(events[-1].ts)
-    profiles = sorted(len(s.to_bytes()) for s in det.profiler.states.values())
+    native = det.profiler.native
+    profiles = sorted(len(native.state(a)) for a in native.accounts())
     accounts = len(profiles)
     similarity = det.similarity
     members = {m.account_id for bucket in similarity.buckets.values() for m in bucket}
@@ -87,26 +87,26 @@ def stage_breakdown(hours: float, seed: int) -> None:
     )
 
 
-def measure(size: int, blobs: list[bytes], built: int) -> None:
+def measure(size: int, blobs: list[bytes], built: int, seed: int) -> None:
     """Hold ``size`` profiles in a profiler of this (fresh) process and report what they cost."""
-    profiler = Detector().profiler
-    config = profiler.config
-    states = profiler.states
+    det = Detector()
+    profiler = det.profiler
+    extra = next(iter(accounts_events(1, seed + 1)))
     gc.collect()
     before = rss_bytes()
     started = time.perf_counter()
     for i in range(size):
-        states[f"acct-{i:08d}"] = AccountState.from_bytes(blobs[i % len(blobs)], config)
+        profiler.load(f"acct-{i:08d}", blobs[i % len(blobs)])
     load_s = time.perf_counter() - started
     gc.collect()
     grown = rss_bytes() - before
-    decoded = states.decoded()
-    # The oldest accounts are packed: touching them is what their next events cost.
-    touched = min(size - decoded, COLD_SAMPLE)
+    touched = min(size, EVENT_SAMPLE)
+    events = [replace(extra, account_id=f"acct-{i:08d}", ts=extra.ts + i) for i in range(touched)]
+    match = det.extract(extra)
     started = time.perf_counter()
-    for i in range(touched):
-        states.get(f"acct-{i:08d}")
-    cold_s = time.perf_counter() - started
+    for event in events:
+        profiler.process(event, match)
+    event_s = time.perf_counter() - started
     # Copies serialise to their original's bytes, so the sizes of the built ones are exact.
     sizes = sorted(len(b) for b in blobs[:size])
     emit(
@@ -118,10 +118,8 @@ def measure(size: int, blobs: list[bytes], built: int) -> None:
         state_bytes_p50=sizes[len(sizes) // 2],
         state_bytes_p95=sizes[int(len(sizes) * 0.95)],
         state_bytes_max=sizes[-1],
-        hot_accounts=config.hot_accounts,
-        decoded_accounts=decoded,
         load_us_per_account=round(1e6 * load_s / size, 2),
-        cold_event_us=round(1e6 * cold_s / touched, 2) if touched else None,
+        event_us=round(1e6 * event_s / touched, 2),
         target_bytes=1024,
         rss_met=grown / size <= 1024,
         state_met=statistics.fmean(sizes) <= 1024,
@@ -140,7 +138,7 @@ def main() -> None:
 
     if args.measure:
         blobs = [b.encode() for b in orjson.loads(args.blobs.read_bytes())]
-        measure(args.measure, blobs, args.built)
+        measure(args.measure, blobs, args.built, args.seed)
         return
     stage_breakdown(args.hours, args.seed)
     blobs = built_states(args.built, args.seed)

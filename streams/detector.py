@@ -1,6 +1,7 @@
 """The whole detection core in one process: the reference composition of the keyed stages.
 
-``Detector.process(event)`` runs template extraction, then the account stage,
+``Detector.process(event)`` runs template extraction, then the account stage (the native
+profiles the service's partitioned account stage runs too),
 and routes its messages: template hits to the template stage, snapshots
 through token frequency and similarity to the cluster stage, signature hits
 to the signature stage.  A partitioned topology runs the same stage classes
@@ -27,7 +28,6 @@ from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.records import Action, Alert, RequestEvent, Signature, Suppression
 from streams.stages.clustering import ClusterStage
-from streams.stages.profile.account import AccountState
 from streams.stages.profile.profiler import AccountProfiler, feature_baselines
 from streams.stages.signatures import SignatureBook, SignatureStage
 from streams.stages.similarity import SimilarityStage
@@ -190,6 +190,7 @@ class Detector:
 
     def snapshot(self) -> bytes:
         """Every stage's state, for checkpoints and restart."""
+        profiles = self.profiler.native
         return orjson.dumps(
             {
                 "version": SNAPSHOT_VERSION,
@@ -197,7 +198,9 @@ class Detector:
                 "next_sweep": None if self.next_sweep == -math.inf else self.next_sweep,
                 "next_evict": None if self.next_evict == -math.inf else self.next_evict,
                 "counters": self.counters,
-                "accounts": {k: s.to_bytes().decode() for k, s in self.profiler.states.items()},
+                "accounts": {
+                    account: profiles.state(account).decode() for account in profiles.accounts()
+                },
                 "signatures": self.book.to_bytes().decode(),
                 "templates": self.templates.to_bytes().decode(),
                 "frequency": self.frequency.to_bytes().decode(),
@@ -223,7 +226,7 @@ class Detector:
         det.book = SignatureBook.from_bytes(row["signatures"].encode(), config)
         det.profiler = AccountProfiler(config, det.book)
         for account, data in row["accounts"].items():
-            det.profiler.states[account] = AccountState.from_bytes(data.encode(), config)
+            det.profiler.load(account, data.encode())
         det.templates = TemplateStage.from_bytes(row["templates"].encode(), config)
         det.frequency = TokenFrequencyStage.from_bytes(row["frequency"].encode(), config)
         det.similarity = SimilarityStage.from_bytes(row["similarity"].encode(), config)

@@ -9,10 +9,12 @@ and so does forensic replay, which runs this very stage on each partition's reco
 (``agents.tools.replay``; ``agents.kafka.topics.partition_for`` puts a file's records on the
 partition the requests topic would give their account).
 
-Before the core, each partition's events pass its ``streams.stages.admission.Admission`` (late,
-future and duplicate events are dead-lettered); the partition's watermark is the admission's,
-so refused events move no clock.  Whenever it advances, the partition's accounts are held to
-``max_accounts`` (``AccountProfiler.enforce_cap``) before the event that advanced it.
+All of the per-event work is native (``streams._native.AccountPartition``, one call per batch
+with the GIL released): decoding and validation, admission (late, future and duplicate events
+are dead-lettered; the partition's watermark is the admission's, so refused events move no
+clock), template extraction, and the profile update; whenever the watermark advances, the
+partition's accounts are held to ``max_accounts`` before the event that advanced it.  This
+shell turns what the batch returns into dead letters, envelope entries, alerts and actions.
 
 Each account state remembers the last input offset applied to it.  A checkpoint can then be
 written without transactions: after a crash the partition resumes at the checkpoint's offset
@@ -21,23 +23,26 @@ and events an account state already contains are skipped, so nothing is counted 
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass, field
 
 import orjson
 
-from agents.stages.envelope import Entry, Envelope, entry_of
+from agents.stages.envelope import Entry, Envelope
+from streams import _native
 from streams.config import DetectorConfig
 from streams.detector import Detector
-from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
-from streams.records import Action, Alert, DeadLetter, RequestEvent
-from streams.stages.admission import Admission, refusal_letter
-from streams.stages.profile.account import AccountState
-from streams.stages.profile.profiler import AccountProfiler
-from streams.wire.codecs import decode_requests
+from streams.errors import StateError
+from streams.records import Action, Alert, DeadLetter
+from streams.stages.admission import refusal_detail, refusal_letter
+from streams.stages.profile.profiler import AccountStates, extraction_outputs, native_settings
+from streams.timeparse import MAX_EPOCH, MIN_EPOCH
 
 META_KEY = b"\x00meta"
 """Checkpoint key of a partition's progress; account ids are keys of their own state."""
+
+_ADMISSION = frozenset({"future_event", "late_event", "duplicate_event"})
 
 
 @dataclass
@@ -54,23 +59,29 @@ class StageOutput:
     evicted: int = 0
 
 
+def _broker_ts(ts: float | None) -> float | None:
+    """A broker timestamp as a decoder dead letter keeps it (unknown or out of range: None)."""
+    return ts if ts is not None and MIN_EPOCH <= ts < MAX_EPOCH else None
+
+
 class PartitionState:
     """Accounts of one requests partition and how far the partition has been applied."""
 
-    def __init__(self, partition: int, profiler: AccountProfiler) -> None:
+    def __init__(self, partition: int, config: DetectorConfig) -> None:
         self.partition = partition
-        self.profiler = profiler
-        self.admission = Admission(profiler.config)
-        self.applied: dict[str, int] = {}
+        self.native = _native.AccountPartition(native_settings(config))
+        self.states = AccountStates(self.native)
         self.next_offset = 0
-        self.next_evict = -math.inf
-        self.dirty: set[str] = set()
-        self.evicted: set[str] = set()
+
+    @property
+    def profiler(self) -> PartitionState:
+        """The partition itself: callers count ``profiler.states``."""
+        return self
 
     @property
     def watermark(self) -> float:
         """Highest event time admitted on this partition."""
-        return self.admission.watermark
+        return self.native.watermark
 
     def envelope(self, entries: list[Entry], caught_up: bool) -> Envelope:
         wm = None if self.watermark == -math.inf else self.watermark
@@ -80,19 +91,13 @@ class PartitionState:
 
     def checkpoint_records(self) -> list[tuple[bytes, bytes | None]]:
         """Changed accounts (tombstones for evicted ones), then the progress record."""
-        states = self.profiler.states
-        out: list[tuple[bytes, bytes | None]] = [
-            (a.encode(), None) for a in sorted(self.evicted) if a not in states
-        ]
-        for account in sorted(self.dirty):
-            state = states.get(account)
-            if state is not None:
-                value = b'{"o":%d,"s":%s}' % (self.applied[account], state.to_bytes())
-                out.append((account.encode(), value))
-        meta = {"next": self.next_offset, "admission": self.admission.to_dict()}
+        out: list[tuple[bytes, bytes | None]] = self.native.checkpoint()
+        wm, ids = self.native.admission()
+        meta = {
+            "next": self.next_offset,
+            "admission": {"wm": wm, "ids": base64.b64encode(ids).decode()},
+        }
         out.append((META_KEY, orjson.dumps(meta)))
-        self.dirty.clear()
-        self.evicted.clear()
         return out
 
     def restore(self, records: dict[bytes, bytes], config: DetectorConfig) -> None:
@@ -102,14 +107,15 @@ class PartitionState:
             row = orjson.loads(meta)
             self.next_offset = row["next"]
             if "admission" in row:
-                self.admission = Admission.from_dict(row["admission"], config)
+                admission = row["admission"]
+                self.native.restore_admission(admission["wm"], base64.b64decode(admission["ids"]))
             elif row.get("wm") is not None:  # a checkpoint written before admission existed
-                self.admission.watermark = row["wm"]
+                self.native.restore_admission(row["wm"], b"")
         for key, value in records.items():
-            row = orjson.loads(value)
-            account = key.decode()
-            self.applied[account] = row["o"]
-            self.profiler.states[account] = AccountState.from_bytes(orjson.dumps(row["s"]), config)
+            try:
+                self.native.restore_account(key.decode(), value)
+            except ValueError as exc:
+                raise StateError(f"checkpoint of account {key!r}: {exc}") from exc
 
 
 class AccountStage:
@@ -118,16 +124,15 @@ class AccountStage:
     def __init__(self, config: DetectorConfig, topic: str) -> None:
         self.config = config
         self.topic = topic
-        # The Detector holds the template extractor and the signature book; its own
-        # profiler stays empty: accounts live in the partition states.
+        # The Detector holds the signature book (and the fingerprint mismatch counter); its
+        # own profiler stays empty: accounts live in the partition states.
         self.detector = Detector(config)
         self.partitions: dict[int, PartitionState] = {}
 
     def partition(self, partition: int) -> PartitionState:
         state = self.partitions.get(partition)
         if state is None:
-            profiler = AccountProfiler(self.config, self.detector.book)
-            state = self.partitions[partition] = PartitionState(partition, profiler)
+            state = self.partitions[partition] = PartitionState(partition, self.config)
         return state
 
     def drop(self, partition: int) -> None:
@@ -136,7 +141,7 @@ class AccountStage:
     def retract_signature(self, signature_id: str) -> None:
         """A tombstoned signature no longer counts as matched by any account."""
         for part in self.partitions.values():
-            part.dirty.update(part.profiler.retract_signature(signature_id))
+            part.native.retract_signature(signature_id)
 
     def process(
         self,
@@ -150,77 +155,37 @@ class AccountStage:
         out.skipped += len(records) - len(fresh)
         if not fresh:
             return
-        decoded = decode_requests(
-            ((value, self.topic, partition, offset, ts) for _key, value, offset, ts in fresh),
-            max_prompt_bytes=self.config.max_prompt_bytes,
-            max_record_bytes=self.config.max_record_bytes,
+        letters, entries, findings, counts = part.native.process(
+            [r[0] for r in fresh],
+            [r[1] for r in fresh],
+            [r[2] for r in fresh],
+            [r[3] for r in fresh],
+            self.detector.book.native,
+            Entry,
         )
-        profiler = part.profiler
-        admission = part.admission
-        # Admission first: it depends on the partition's records alone, so refused events
-        # (a flood of duplicates, say) never reach template extraction.
-        admitted: list[tuple[bytes | None, int, RequestEvent, bool, float]] = []
-        for (key, value, offset, ts), item in zip(fresh, decoded, strict=True):
-            if isinstance(item, DeadLetter):
-                out.dead_letters.append(item)
-                continue
-            before = admission.watermark
-            refusal = admission.check(item, ts)
-            if refusal is not None:
-                out.dead_letters.append(
-                    refusal_letter(refusal, value, self.topic, partition, offset, ts)
-                )
-                continue
-            admitted.append((key, offset, item, admission.watermark > before, admission.watermark))
         part.next_offset = fresh[-1][2] + 1
-        # One vectorised extraction for the batch.
-        matches = self.detector.extract_many([row[2] for row in admitted])
-        applied = part.applied
-        entries = out.entries
-        for (key, offset, event, advanced, order_ts), match in zip(admitted, matches, strict=True):
-            if advanced:
-                self._cap(part, out)
-            account = event.account_id
-            if key is not None and key != account.encode():
-                out.misrouted += 1
-            if applied.get(account, -1) >= offset:
-                out.skipped += 1
-                continue
-            out.events += 1
-            index = 0
-            for msg in profiler.process(event, match):
-                if isinstance(msg, TemplateHit | AccountSnapshot | SignatureHit):
-                    entries.append(entry_of(order_ts, account, offset, index, msg))
-                    index += 1
-                elif isinstance(msg, Alert):
-                    out.alerts.append(msg)
-                else:
-                    out.actions.append(msg)
-            applied[account] = offset
-            part.dirty.add(account)
-        self._evict(part)
-
-    def _cap(self, part: PartitionState, out: StageOutput) -> None:
-        evicted = part.profiler.enforce_cap()
-        for account in evicted:
-            part.applied.pop(account, None)
-            part.dirty.discard(account)
-            part.evicted.add(account)
-        out.evicted += len(evicted)
-
-    def _evict(self, part: PartitionState) -> None:
-        """Forget idle accounts; result-neutral (the profiler restarts a stale account anyway)."""
-        if part.watermark < part.next_evict or part.watermark == -math.inf:
-            return  # (-inf: nothing admitted yet, e.g. a first batch of only bad records)
-        horizon = part.watermark - self.config.account_ttl_s
-        states = part.profiler.states
-        for account in [a for a, s in states.items() if s.last_ts < horizon]:
-            del states[account]
-            part.applied.pop(account, None)
-            part.dirty.discard(account)
-            part.evicted.add(account)
-        interval = self.config.evict_interval_s
-        part.next_evict = (math.floor(part.watermark / interval) + 1) * interval
+        topic, config = self.topic, self.config
+        for index, reason, detail in letters:
+            _key, value, offset, ts = fresh[index]
+            if reason in _ADMISSION:
+                refusal = (reason, refusal_detail(reason, detail, config))
+                letter = refusal_letter(refusal, value, topic, partition, offset, ts)
+            else:
+                letter = DeadLetter(reason, detail, value, topic, partition, offset, _broker_ts(ts))
+            out.dead_letters.append(letter)
+        out.entries.extend(entries)
+        baselines = self.detector.profiler.baselines
+        for found in findings:
+            alert, action = extraction_outputs(found, config, baselines)
+            out.alerts.append(alert)  # type: ignore[arg-type]
+            out.actions.append(action)  # type: ignore[arg-type]
+        events, skipped, misrouted, evicted, mismatch = counts
+        out.events += events
+        out.skipped += skipped
+        out.misrouted += misrouted
+        out.evicted += evicted
+        if mismatch:
+            self.detector.counters["fingerprint_mismatch"] += mismatch
 
     def tracked_accounts(self) -> int:
-        return sum(len(p.profiler.states) for p in self.partitions.values())
+        return sum(len(p.native) for p in self.partitions.values())

@@ -14,11 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-import numpy as np
 import orjson
 
-from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
+from streams.stages.profile.profiler import message_from
 
 Message = TemplateHit | AccountSnapshot | SignatureHit
 
@@ -35,6 +34,7 @@ class Entry(NamedTuple):
     kind: str
     """``t`` template hit, ``s`` account snapshot, ``g`` signature hit."""
     payload: list[Any]
+
 
 _KIND = {TemplateHit: "t", AccountSnapshot: "s", SignatureHit: "g"}
 
@@ -78,26 +78,7 @@ def entry_from(row: list[Any]) -> Entry:
 
 
 def message_of(entry: Entry) -> Message:
-    kind, p = entry.kind, entry.payload
-    if kind == "t":
-        return TemplateHit(p[0], p[1], p[2], p[3], p[4])
-    if kind == "s":
-        return AccountSnapshot(
-            account_id=p[0],
-            org_id=p[1],
-            ts=p[2],
-            first_ts=p[3],
-            n_events=p[4],
-            tokens=tuple(p[5]),
-            new_tokens=tuple(p[6]),
-            recount=p[7],
-            behaviour=np.asarray(p[8], dtype=np.float32),
-            risk=p[9],
-            features=tuple((name, value) for name, value in p[10]),
-        )
-    if kind == "g":
-        return SignatureHit(p[0], p[1], p[2], p[3], tuple(p[4]), p[5])
-    raise StateError(f"unknown message kind {kind!r}")
+    return message_from(entry.kind, entry.payload)
 
 
 def encode_envelope(envelope: Envelope) -> bytes:

@@ -4,7 +4,8 @@ A decoded event can still be hostile to the detector.  One timestamp in the far 
 move a partition's watermark there and make every later event "late" (and hold the
 cross-account stage back until the rest of the stream catches up: blinded and bloated); a
 record re-published by a retrying gateway would count twice.  So each requests partition
-passes its events, in offset order, through one ``Admission``:
+passes its events, in offset order, through its admission (native, part of
+``streams._native.AccountPartition``; this module words its refusals):
 
 - ``future_event``: the event claims a time more than ``max_future_s`` after the record's
   broker timestamp (the broker's clock, not ours; without a broker timestamp, e.g. a file
@@ -21,76 +22,31 @@ with the partition, so live, replay and a restarted worker refuse the same recor
 
 from __future__ import annotations
 
-import base64
-import math
-from collections import OrderedDict
-from hashlib import blake2b
 from typing import Any
 
 from streams.config import DetectorConfig
-from streams.records import DeadLetter, RequestEvent
+from streams.records import DeadLetter
 from streams.timeparse import MAX_EPOCH, MIN_EPOCH, format_timestamp
 
-_DIGEST_BYTES = 8
 
-
-class Admission:
-    """Watermark and recent event identities of one requests partition."""
-
-    __slots__ = ("config", "recent", "watermark")
-
-    def __init__(self, config: DetectorConfig) -> None:
-        self.config = config
-        self.watermark = -math.inf
-        self.recent: OrderedDict[bytes, None] = OrderedDict()
-
-    def check(self, event: RequestEvent, record_ts: float | None) -> tuple[str, str] | None:
-        """``(reason, detail)`` of a refusal, or None when the event is admitted (and recorded).
-
-        ``record_ts`` is the broker timestamp of the record (epoch seconds), if known.
-        """
-        config = self.config
-        ts = event.ts
-        record_ts = _known(record_ts)
-        if record_ts is not None and ts > record_ts + config.max_future_s:
-            return (
-                "future_event",
-                f"event time {format_timestamp(ts)} is more than {config.max_future_s:g} s "
-                f"after the record's broker time {format_timestamp(record_ts)}",
-            )
-        if ts < self.watermark - config.max_lateness_s:
-            return (
-                "late_event",
-                f"event time {format_timestamp(ts)} is more than {config.max_lateness_s:g} s "
-                f"behind the partition's event time {format_timestamp(self.watermark)}",
-            )
-        key = _identity(event)
-        recent = self.recent
-        if key in recent:
-            shown = event.event_id if len(event.event_id) <= 80 else f"{event.event_id[:77]}..."
-            return ("duplicate_event", f"event {shown!r} of this account was just seen")
-        recent[key] = None
-        if len(recent) > config.dedup_max_ids:
-            recent.popitem(last=False)
-        if ts > self.watermark:
-            self.watermark = ts
-        return None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "wm": None if self.watermark == -math.inf else self.watermark,
-            "ids": base64.b64encode(b"".join(self.recent)).decode(),
-        }
-
-    @classmethod
-    def from_dict(cls, row: dict[str, Any], config: DetectorConfig) -> Admission:
-        admission = cls(config)
-        admission.watermark = -math.inf if row["wm"] is None else row["wm"]
-        ids = base64.b64decode(row["ids"])
-        admission.recent = OrderedDict(
-            (ids[i : i + _DIGEST_BYTES], None) for i in range(0, len(ids), _DIGEST_BYTES)
+def refusal_detail(reason: str, args: Any, config: DetectorConfig) -> str:
+    """The human detail of a native admission refusal: ``args`` are ``(event time, broker
+    time)`` of a future event, ``(event time, watermark)`` of a late one, the event id of a
+    duplicate."""
+    if reason == "future_event":
+        ts, record_ts = args
+        return (
+            f"event time {format_timestamp(ts)} is more than {config.max_future_s:g} s "
+            f"after the record's broker time {format_timestamp(record_ts)}"
         )
-        return admission
+    if reason == "late_event":
+        ts, watermark = args
+        return (
+            f"event time {format_timestamp(ts)} is more than {config.max_lateness_s:g} s "
+            f"behind the partition's event time {format_timestamp(watermark)}"
+        )
+    shown = args if len(args) <= 80 else f"{args[:77]}..."
+    return f"event {shown!r} of this account was just seen"
 
 
 def refusal_letter(
@@ -111,9 +67,3 @@ def _known(record_ts: float | None) -> float | None:
     if record_ts is None or not MIN_EPOCH < record_ts < MAX_EPOCH:
         return None
     return record_ts
-
-
-def _identity(event: RequestEvent) -> bytes:
-    """A fixed-size digest of (account, event id): an event id may be arbitrarily long."""
-    text = f"{event.account_id}\x00{event.event_id}".encode(errors="surrogatepass")
-    return blake2b(text, digest_size=_DIGEST_BYTES).digest()

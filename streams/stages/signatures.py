@@ -4,7 +4,7 @@ A signature names *event indicators* (template hashes, prompt-structure
 regexes, infrastructure values) and/or *behaviour thresholds* over an
 account's metrics.  It matches an event when any event indicator matches (or
 it has none) and every behaviour threshold holds (or it has none).  The
-``SignatureBook`` is read by the account stage; the ``SignatureStage`` (key =
+``SignatureBook`` is read by the account stage (natively); the ``SignatureStage`` (key =
 ``signature_id``) turns hits into one ``signature_match`` alert per signature
 whose revisions list the matching accounts.
 """
@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import re
 from typing import Any
 
 import orjson
 
+from streams import _native
 from streams.config import DetectorConfig
 from streams.errors import SignatureError
 from streams.messages import SignatureHit
-from streams.records import Action, Alert, RequestEvent, Signature
+from streams.records import Action, Alert, Signature
 from streams.stages.lifecycle import RevisionPolicy
 from streams.stages.scoring import (
     action_kind_for,
@@ -29,7 +29,6 @@ from streams.stages.scoring import (
     make_action,
     severity_for,
 )
-from streams.templates.extractor import TemplateMatch
 
 INFRASTRUCTURE_FIELDS = {
     "asn": "asn",
@@ -91,19 +90,14 @@ def behaviour_rule(signature_id: str, key: str, bound: float) -> tuple[str, str,
 
 
 class CompiledSignature:
-    """A signature with its regexes and networks parsed once, at apply time."""
+    """A signature validated and compiled once, at apply time.
 
-    __slots__ = (
-        "behaviour",
-        "networks",
-        "patterns",
-        "record",
-        "templates",
-        "unsupported",
-        "valid_from",
-        "valid_until",
-        "values",
-    )
+    Matching is native (``streams/native/src/signatures/``): ``native`` holds the compiled
+    template ids, prompt regexes (Rust ``regex`` syntax: no look-around or back-references,
+    linear time), infrastructure values, IP networks and behaviour thresholds.
+    """
+
+    __slots__ = ("behaviour", "native", "record", "unsupported", "valid_from", "valid_until")
 
     def __init__(self, sig: Signature) -> None:
         self.record = sig
@@ -113,25 +107,16 @@ class CompiledSignature:
             raise SignatureError(
                 f"signature {sig.signature_id}: valid_until is not after valid_from"
             )
-        self.templates = frozenset(sig.template_hashes)
-        try:
-            self.patterns = tuple(re.compile(p) for p in sig.prompt_patterns)
-        except re.error as exc:
-            raise SignatureError(
-                f"signature {sig.signature_id}: bad prompt pattern: {exc}"
-            ) from exc
         infra = sig.infrastructure
         try:
-            self.networks = tuple(
-                ipaddress.ip_network(p, strict=False) for p in infra.get("ip_prefix", ())
-            )
+            networks = [ipaddress.ip_network(p, strict=False) for p in infra.get("ip_prefix", ())]
         except ValueError as exc:
             raise SignatureError(f"signature {sig.signature_id}: {exc}") from exc
-        self.values = {
-            field: frozenset(infra[kind])
+        values = [
+            (field, [v for v in infra[kind] if isinstance(v, str)])
             for kind, field in INFRASTRUCTURE_FIELDS.items()
             if infra.get(kind)
-        }
+        ]
         self.unsupported = tuple(
             sorted(k for k in infra if k not in INFRASTRUCTURE_FIELDS and k != "ip_prefix")
         )
@@ -139,51 +124,33 @@ class CompiledSignature:
             behaviour_rule(sig.signature_id, key, bound)
             for key, bound in sorted(sig.behaviour.items())
         )
-
-    @property
-    def has_indicators(self) -> bool:
-        return bool(self.templates or self.patterns or self.networks or self.values)
-
-    def indicators(self, event: RequestEvent, match: TemplateMatch) -> list[str]:
-        """Names of the event indicators this event matches."""
-        hits: list[str] = []
-        if self.templates and (
-            match.template_id in self.templates or match.exact_id in self.templates
-        ):
-            hits.append(f"template:{match.template_id}")
-        if self.patterns and event.prompt:
-            hits.extend(
-                f"pattern:{i}" for i, p in enumerate(self.patterns) if p.search(event.prompt)
+        try:
+            self.native = _native.SignatureMatcher(
+                sig.signature_id,
+                float(sig.confidence),
+                self.valid_from,
+                self.valid_until,
+                list(sig.template_hashes),
+                list(sig.prompt_patterns),
+                [(str(n.network_address), n.prefixlen) for n in networks],
+                values,
+                list(self.behaviour),
             )
-        for field, wanted in self.values.items():
-            value = getattr(event, field)
-            if value is not None and str(value) in wanted:
-                hits.append(f"{field}:{value}")
-        if self.networks:
-            try:
-                address = ipaddress.ip_address(event.ip)
-            except ValueError:
-                address = None
-            if address is not None and any(address in net for net in self.networks):
-                hits.append(f"ip_prefix:{event.ip}")
-        return hits
-
-    def behaviour_holds(self, metrics: dict[str, float]) -> bool:
-        for op, metric, bound in self.behaviour:
-            value = metrics.get(metric)
-            if value is None:
-                return False
-            if (op == "min" and value < bound) or (op == "max" and value > bound):
-                return False
-        return True
+        except ValueError as exc:
+            raise SignatureError(f"signature {sig.signature_id}: {exc}") from exc
 
 
 class SignatureBook:
-    """The set of live signatures; ``apply`` adds, replaces or (tombstone) removes one."""
+    """The set of live signatures; ``apply`` adds, replaces or (tombstone) removes one.
+
+    ``native`` is the compiled book every account stage of the process matches events
+    against (``streams._native.SignatureBook``).
+    """
 
     def __init__(self, config: DetectorConfig) -> None:
         self.config = config
         self.active: dict[str, CompiledSignature] = {}
+        self.native = _native.SignatureBook()
 
     def apply(self, sig: Signature) -> tuple[str, ...]:
         """Hot swap; returns indicator kinds it cannot match on events.
@@ -192,34 +159,12 @@ class SignatureBook:
         """
         if sig.deleted:
             self.active.pop(sig.signature_id, None)
+            self.native.remove(sig.signature_id)
             return ()
         compiled = CompiledSignature(sig)
         self.active[sig.signature_id] = compiled
+        self.native.put(compiled.native)
         return compiled.unsupported
-
-    def match(
-        self, event: RequestEvent, match: TemplateMatch, metrics: dict[str, float], n_events: int
-    ) -> list[tuple[str, tuple[str, ...], float]]:
-        """(signature_id, matched indicators, confidence) for every signature the event matches."""
-        out = []
-        for sig_id in sorted(self.active):
-            compiled = self.active[sig_id]
-            if not compiled.valid_from <= event.ts < compiled.valid_until:
-                continue
-            matched: list[str] = []
-            if compiled.has_indicators:
-                matched = compiled.indicators(event, match)
-                if not matched:
-                    continue
-            if compiled.behaviour:
-                if n_events < self.config.signature_min_events or not compiled.behaviour_holds(
-                    metrics
-                ):
-                    continue
-                matched.append("behaviour")
-            if matched:
-                out.append((sig_id, tuple(matched), compiled.record.confidence))
-        return out
 
     def to_bytes(self) -> bytes:
         return orjson.dumps([_signature_dict(c.record) for _, c in sorted(self.active.items())])

@@ -4,7 +4,9 @@
 //! name) is the only module that knows PyO3, so `cargo test --no-default-features` tests the
 //! core without a Python interpreter.
 
+pub mod account;
 pub mod minhash;
+pub mod signatures;
 pub mod templates;
 
 #[cfg(feature = "python")]

@@ -2,6 +2,9 @@
 
 use pyo3::prelude::*;
 
+// The account stage, the in-process profiler and signatures (streams._native.AccountPartition, ...).
+mod account;
+
 // Stable hashing and MinHash (streams._native.stable_hash64, MinHasher).
 mod minhash;
 // Request-event decoding (streams._native.decode_requests).
@@ -11,6 +14,7 @@ mod templates;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    account::register(m)?;
     minhash::register(m)?;
     request::register(m)?;
     templates::register(m)?;

@@ -1,1 +1,1 @@
-"""Per-account behaviour profiles: bounded state, its checkpoint bytes and the profiler."""
+"""Per-account behaviour profiles: native (``streams._native``), with their Python face."""

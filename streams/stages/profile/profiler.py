@@ -1,48 +1,117 @@
-"""The account profiler: the first keyed stage (key = ``account_id``).
+"""The account profiler: the first keyed stage (key = ``account_id``), native.
 
-It folds each event into its account's ``AccountState`` and decides when the account's
-snapshot (coordination tokens, behaviour, risk) goes to the cross-account stages.
+Each event is folded into its account's profile, and the profiler decides when the account's
+snapshot (coordination tokens, behaviour, risk) goes to the cross-account stages and when a
+single account is extraction-like on its own (``account_extraction``).  All of it runs in
+``streams._native`` (``Profiler`` for the in-process detector, ``AccountPartition`` for the
+service's partitioned stage, which adds decoding, admission and extraction); this module gives
+it its settings and turns what it returns into the core's messages and records.
 """
 
 from __future__ import annotations
 
-import heapq
+from collections.abc import Iterator
+from typing import Any
 
+import numpy as np
+
+from streams import _native
 from streams.config import DetectorConfig
+from streams.errors import StateError
 from streams.messages import AccountSnapshot, SignatureHit, TemplateHit
 from streams.records import Action, Alert, RequestEvent
-from streams.sketches.minhash import stable_hash64
-from streams.stages.profile.account import EVIDENCE_METRICS, U32, AccountState
-from streams.stages.profile.store import AccountStates
-from streams.stages.scoring import (
-    SEVERITY_RANK,
-    action_kind_for,
-    alert_id_for,
-    feature_evidence,
-    make_action,
-    severity_for,
-)
+from streams.stages.profile.account import AccountView
+from streams.stages.scoring import action_kind_for, alert_id_for, feature_evidence, make_action
 from streams.stages.signatures import SignatureBook
 from streams.templates.extractor import TemplateMatch
 
-_AUTOMATION = ("young", "asn_rotation", "ip_rotation", "diurnal")
+Message = TemplateHit | AccountSnapshot | SignatureHit
+
+_SETTINGS = (
+    "max_prompt_bytes",
+    "max_record_bytes",
+    "max_lateness_s",
+    "max_future_s",
+    "dedup_max_ids",
+    "max_accounts",
+    "cap_evict_share",
+    "hot_accounts",
+    "account_ttl_s",
+    "gap_ewma_alpha",
+    "gap_cap_s",
+    "snapshot_first_after",
+    "snapshot_every",
+    "snapshot_on_new_tokens",
+    "snapshot_min_events_between",
+    "snapshot_max_interval_s",
+    "kmv_k",
+    "max_categories",
+    "created_bucket_s",
+    "created_wide_bucket_s",
+    "temperature_bucket",
+    "risk_min_events",
+    "young_account_days",
+    "old_account_days",
+    "asn_rotation_low",
+    "asn_rotation_high",
+    "rotation_share_events",
+    "ip_rotation_low",
+    "ip_rotation_high",
+    "diurnal_low_hours",
+    "diurnal_high_hours",
+    "volume_low_per_hour",
+    "volume_high_per_hour",
+    "breadth_low",
+    "breadth_high",
+    "diversity_low",
+    "diversity_high",
+    "structured_low",
+    "structured_high",
+    "cot_low",
+    "cot_high",
+    "ratio_low",
+    "ratio_high",
+    "throttle_low",
+    "throttle_high",
+    "regularity_cv_high",
+    "regularity_cv_low",
+    "extraction_min_events",
+    "extraction_threshold",
+    "extraction_min_automation",
+    "extraction_min_harvest",
+    "df_window_s",
+    "signature_min_events",
+    "evict_interval_s",
+)
+_TEMPLATE_SETTINGS = (
+    "num_perm",
+    "seed",
+    "shingle_size",
+    "id_tokens",
+    "plain_id_tokens",
+    "min_wrapper_tokens",
+    "wrapper_cue_share",
+    "label_max_tokens",
+    "max_prompt_chars",
+    "length_buckets",
+    "slot_quotes",
+    "slot_named_entities",
+    "slot_list_markers",
+)
 
 
-def _snapshot_due(state: AccountState, ts: float, config: DetectorConfig) -> bool:
-    n, last = state.n, state.last_snap_n
-    if n < config.snapshot_first_after:
-        return False
-    if last == 0:
-        return True
-    since = n - last
-    if since >= min(last, config.snapshot_every):
-        return True
-    if since < config.snapshot_min_events_between:
-        return False
-    return (
-        state.pending_tokens >= config.snapshot_on_new_tokens
-        or ts - state.last_snap_ts >= config.snapshot_max_interval_s
-    )
+def native_settings(config: DetectorConfig) -> dict[str, Any]:
+    """The knobs the native account stage reads, by ``DetectorConfig`` field name."""
+    settings: dict[str, Any] = {name: getattr(config, name) for name in _SETTINGS}
+    settings["templates"] = {
+        name: list(value) if isinstance(value, tuple) else value
+        for name in _TEMPLATE_SETTINGS
+        for value in (getattr(config.templates, name),)
+    }
+    settings["family_caps"] = [f.cap for f in config.token_families]
+    settings["risk_weights"] = [tuple(pair) for pair in config.risk_weights]
+    settings["severity_bands"] = [tuple(pair) for pair in config.severity_bands]
+    return settings
 
 
 def feature_baselines(config: DetectorConfig) -> dict[str, float]:
@@ -63,146 +132,113 @@ def feature_baselines(config: DetectorConfig) -> dict[str, float]:
     }
 
 
+def message_from(kind: str, p: list[Any]) -> Message:
+    """The message of an envelope entry's kind and payload (``agents.stages.envelope``)."""
+    if kind == "t":
+        return TemplateHit(p[0], p[1], p[2], p[3], p[4])
+    if kind == "s":
+        return AccountSnapshot(
+            account_id=p[0],
+            org_id=p[1],
+            ts=p[2],
+            first_ts=p[3],
+            n_events=p[4],
+            tokens=tuple(p[5]),
+            new_tokens=tuple(p[6]),
+            recount=p[7],
+            behaviour=np.asarray(p[8], dtype=np.float32),
+            risk=p[9],
+            features=tuple((name, value) for name, value in p[10]),
+        )
+    if kind == "g":
+        return SignatureHit(p[0], p[1], p[2], p[3], tuple(p[4]), p[5])
+    raise StateError(f"unknown message kind {kind!r}")
+
+
+def extraction_outputs(
+    found: tuple[Any, ...], config: DetectorConfig, baselines: dict[str, float]
+) -> list[Alert | Action]:
+    """The alert and action of a native account_extraction finding."""
+    account_id, ts, revision, severity, risk, metrics, infrastructure, first, last = found
+    alert_id = alert_id_for("account_extraction", account_id)
+    evidence = {
+        "features": feature_evidence(metrics, baselines, tuple(baselines)),
+        "shared_templates": [],
+        "similar_pairs": [],
+        "infrastructure": infrastructure,
+        "time_span": {"first": first, "last": last},
+    }
+    alert = Alert(
+        alert_id=alert_id,
+        revision=revision,
+        ts=ts,
+        kind="account_extraction",
+        severity=severity,
+        score=round(risk, 4),
+        accounts=(account_id,),
+        cluster_id=None,
+        evidence=evidence,
+    )
+    kind = action_kind_for(severity, config)
+    return [alert, make_action(account_id, kind, "account_extraction", ts, config, alert_id)]
+
+
+class AccountStates:
+    """Read-only view of native profiles: ids in insertion order, ``AccountView`` per id."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, native: Any) -> None:
+        self._native = native
+
+    def __len__(self) -> int:
+        return len(self._native)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._native.accounts())
+
+    def __contains__(self, account: object) -> bool:
+        return isinstance(account, str) and account in self._native
+
+    def __getitem__(self, account: str) -> AccountView:
+        data = self._native.state(account)
+        if data is None:
+            raise KeyError(account)
+        return AccountView.of(data)
+
+    def get(self, account: str) -> AccountView | None:
+        data = self._native.state(account)
+        return None if data is None else AccountView.of(data)
+
+    def items(self) -> Iterator[tuple[str, AccountView]]:
+        for account in self._native.accounts():
+            yield account, self[account]
+
+    def values(self) -> Iterator[AccountView]:
+        for _, view in self.items():
+            yield view
+
+
 class AccountProfiler:
     """Keyed stage: RequestEvent (+ its TemplateMatch) -> hits, snapshots, account alerts."""
 
     def __init__(self, config: DetectorConfig, signatures: SignatureBook) -> None:
         self.config = config
         self.signatures = signatures
-        self.states = AccountStates(config)
+        self.native = _native.Profiler(native_settings(config))
+        self.states = AccountStates(self.native)
         self.baselines = feature_baselines(config)
 
     def process(
         self, event: RequestEvent, match: TemplateMatch
     ) -> list[TemplateHit | AccountSnapshot | SignatureHit | Alert | Action]:
-        config = self.config
-        ts = event.ts
-        states = self.states
-        entry = states.peek(event.account_id)
-        if entry is None or ts - entry.last_ts > config.account_ttl_s:
-            state = AccountState(event.org_id, ts, config)
-            states[event.account_id] = state
-        else:
-            state = states[event.account_id]
-        state.update(event, match, config)
+        messages, found = self.native.process(event, match, self.signatures.native)
         out: list[TemplateHit | AccountSnapshot | SignatureHit | Alert | Action] = [
-            TemplateHit(match.template_id, event.account_id, event.org_id, ts, state.last_risk)
+            message_from(kind, payload) for kind, payload in messages
         ]
-        metrics: dict[str, float] | None = None
-        if self.signatures.active:
-            metrics = state.metrics()
-            for sig_id, matched, confidence in self.signatures.match(
-                event, match, metrics, state.n
-            ):
-                if sig_id not in state.signature_hits:
-                    state.signature_hits.append(sig_id)
-                    out.append(
-                        SignatureHit(
-                            sig_id, event.account_id, event.org_id, ts, matched, confidence
-                        )
-                    )
-        if _snapshot_due(state, ts, config):
-            if metrics is None:
-                metrics = state.metrics()
-            out.extend(self._snapshot(event.account_id, state, ts, metrics))
+        if found is not None:
+            out.extend(extraction_outputs(found, self.config, self.baselines))
         return out
-
-    def _snapshot(
-        self, account_id: str, state: AccountState, ts: float, metrics: dict[str, float]
-    ) -> list[AccountSnapshot | Alert | Action]:
-        config = self.config
-        suspicion = state.suspicion(metrics, config)
-        risk = state.risk(suspicion, config)
-        state.last_risk = risk
-        tokens = state.token_list()
-        recount = state.reported_at is None or ts - state.reported_at >= config.df_window_s
-        if recount:
-            new_tokens = tokens
-            state.reported_at = ts
-        else:
-            reported = set(state.reported)
-            new_tokens = tuple(t for t in tokens if stable_hash64(t) & U32 not in reported)
-        state.reported = sorted(stable_hash64(t) & U32 for t in tokens)
-        state.pending_tokens = 0
-        state.last_snap_n = state.n
-        state.last_snap_ts = ts
-        features = tuple((name, metrics[name]) for name in EVIDENCE_METRICS if name in metrics)
-        out: list[AccountSnapshot | Alert | Action] = [
-            AccountSnapshot(
-                account_id=account_id,
-                org_id=state.org_id,
-                ts=ts,
-                first_ts=state.first_ts,
-                n_events=state.n,
-                tokens=tokens,
-                new_tokens=new_tokens,
-                recount=recount,
-                behaviour=state.behaviour(metrics),
-                risk=risk,
-                features=features,
-            )
-        ]
-        out.extend(self._extraction(account_id, state, ts, metrics, suspicion, risk))
-        return out
-
-    def _extraction(
-        self,
-        account_id: str,
-        state: AccountState,
-        ts: float,
-        metrics: dict[str, float],
-        suspicion: dict[str, float],
-        risk: float,
-    ) -> list[Alert | Action]:
-        """A single account whose own behaviour is extraction-like (automation AND harvesting)."""
-        config = self.config
-        if state.n < config.extraction_min_events or risk < config.extraction_threshold:
-            return []
-        automation = max(suspicion.get(name, 0.0) for name in _AUTOMATION)
-        harvest = min(suspicion.get("breadth", 0.0), suspicion.get("diversity", 0.0))
-        if automation < config.extraction_min_automation or harvest < config.extraction_min_harvest:
-            return []
-        severity = severity_for(risk, config)
-        if (
-            state.alerted_severity
-            and SEVERITY_RANK[severity] <= SEVERITY_RANK[state.alerted_severity]
-        ):
-            return []
-        state.alert_revision += 1
-        state.alerted_severity = severity
-        alert_id = alert_id_for("account_extraction", account_id)
-        evidence = {
-            "features": feature_evidence(metrics, self.baselines, tuple(self.baselines)),
-            "shared_templates": [],
-            "similar_pairs": [],
-            "infrastructure": {
-                "asns": sorted(state.tokens["asn"].items),
-                "ip_prefixes": sorted(state.tokens["ip24"].items),
-                "user_agents": sorted(state.tokens["ua"].items),
-                "payment_fingerprints": sorted(state.tokens["pay"].items),
-            },
-            "time_span": {"first": state.first_ts, "last": state.last_ts},
-        }
-        alert = Alert(
-            alert_id=alert_id,
-            revision=state.alert_revision,
-            ts=ts,
-            kind="account_extraction",
-            severity=severity,
-            score=round(risk, 4),
-            accounts=(account_id,),
-            cluster_id=None,
-            evidence=evidence,
-        )
-        action = make_action(
-            account_id,
-            action_kind_for(severity, config),
-            "account_extraction",
-            ts,
-            config,
-            alert_id,
-        )
-        return [alert, action]
 
     def enforce_cap(self) -> list[str]:
         """Forget accounts beyond ``max_accounts``; returns them.
@@ -212,26 +248,19 @@ class AccountProfiler:
         it when event time advances, before the event that advanced it, so the set it sees
         depends on the stream's order alone.
         """
-        config = self.config
-        states = self.states
-        if len(states) <= config.max_accounts:
-            return []
-        keep = round(config.max_accounts * (1.0 - config.cap_evict_share))
-        victims = heapq.nsmallest(
-            len(states) - keep, ((s.n, s.last_ts, a) for a, s in states.items())
-        )
-        for *_, account_id in victims:
-            del states[account_id]
-        return [account_id for *_, account_id in victims]
+        return self.native.enforce_cap()
 
     def retract_signature(self, signature_id: str) -> list[str]:
         """A tombstoned signature no longer counts as matched; returns the accounts changed."""
-        return self.states.retract_signature(signature_id)
+        return self.native.retract_signature(signature_id)
 
     def evict(self, watermark: float) -> int:
         """Forget accounts idle beyond the TTL; returns how many were dropped."""
-        horizon = watermark - self.config.account_ttl_s
-        stale = [a for a, s in self.states.items() if s.last_ts < horizon]
-        for account_id in stale:
-            del self.states[account_id]
-        return len(stale)
+        return len(self.native.evict(watermark))
+
+    def load(self, account: str, data: bytes) -> None:
+        """Load an account from its checkpoint bytes."""
+        try:
+            self.native.put(account, data)
+        except ValueError as exc:
+            raise StateError(f"account {account!r}: {exc}") from exc

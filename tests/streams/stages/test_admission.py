@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 
+import orjson
 import pytest
 
-from agents.stages.account import AccountStage, StageOutput
+from agents.stages.account import META_KEY, AccountStage, StageOutput
 from agents.tools.replay import replay_records
 from streams.config import DetectorConfig
 from streams.detector import Detector
 from streams.records import RequestEvent
-from streams.stages.admission import Admission
 from streams.wire.codecs import (
     MAX_DEAD_LETTER_ORIGINAL_BYTES,
     decode_requests,
@@ -32,49 +33,101 @@ def event(base: RequestEvent, n: int, ts: float, account: str = "a") -> RequestE
     return replace(base, event_id=f"e{n}", ts=ts, account_id=account)
 
 
+class Gate:
+    """One requests partition's admission, driven one record at a time through the stage."""
+
+    def __init__(self, stage: AccountStage | None = None) -> None:
+        self.stage = stage or AccountStage(CONFIG, "requests")
+        self.offset = self.stage.partition(0).next_offset
+
+    def check(self, e: RequestEvent, broker_ts: float | None) -> tuple[str, str] | None:
+        out = StageOutput()
+        self.stage.process(0, [(None, encode(e), self.offset, broker_ts)], out)
+        self.offset += 1
+        if out.dead_letters:
+            (letter,) = out.dead_letters
+            return letter.reason, letter.detail
+        assert out.events == 1
+        return None
+
+    @property
+    def watermark(self) -> float:
+        return self.stage.partitions[0].watermark
+
+    def remembered(self) -> bytes:
+        meta = dict(self.stage.partitions[0].checkpoint_records())[META_KEY]
+        return base64.b64decode(orjson.loads(meta)["admission"]["ids"])
+
+
 def test_events_within_the_lateness_are_admitted_at_their_own_time(base):
-    gate = Admission(CONFIG)
+    gate = Gate()
     assert gate.check(event(base, 1, 1000.0), None) is None
     assert gate.check(event(base, 2, 945.0), None) is None  # 55 s late: within 60
     assert gate.watermark == 1000.0  # a late event moves no clock
 
 
 def test_events_beyond_the_lateness_are_refused_as_late(base):
-    gate = Admission(CONFIG)
+    gate = Gate()
     gate.check(event(base, 1, 1000.0), None)
     reason, detail = gate.check(event(base, 2, 939.0), None)
     assert reason == "late_event"
-    assert "60 s behind" in detail
+    assert detail == (
+        "event time 1970-01-01T00:15:39.000000Z is more than 60 s behind the partition's "
+        "event time 1970-01-01T00:16:40.000000Z"
+    )
 
 
 def test_far_future_events_are_refused_against_the_broker_clock_and_move_no_clock(base):
-    gate = Admission(CONFIG)
-    reason, _ = gate.check(event(base, 1, 4_000_000_000.0), 1000.0)
+    gate = Gate()
+    reason, detail = gate.check(event(base, 1, 4_000_000_000.0), 1000.0)
     assert reason == "future_event"
+    assert "more than 30 s after the record's broker time 1970-01-01T00:16:40.000000Z" in detail
     assert gate.watermark == float("-inf")
     assert gate.check(event(base, 2, 1020.0), 1000.0) is None  # within max_future_s
     assert gate.check(event(base, 3, 5000.0), -1.0) is None  # broker time unknown: no check
 
 
 def test_repeated_event_ids_are_duplicates_within_a_bounded_memory(base):
-    gate = Admission(CONFIG)
+    gate = Gate()
     assert gate.check(event(base, 1, 1000.0), None) is None
-    assert gate.check(event(base, 1, 1000.0), None)[0] == "duplicate_event"
+    assert gate.check(event(base, 1, 1000.0), None) == (
+        "duplicate_event",
+        "event 'e1' of this account was just seen",
+    )
     assert gate.check(event(base, 1, 1000.0, account="b"), None) is None  # another account
     for n in range(2, 6):
         assert gate.check(event(base, n, 1000.0 + n), None) is None
-    assert len(gate.recent) == CONFIG.dedup_max_ids
+    assert len(gate.remembered()) == 8 * CONFIG.dedup_max_ids
     assert gate.check(event(base, 1, 1000.0), None) is None  # forgotten: memory is bounded
 
 
+def test_a_long_event_id_is_cut_in_the_duplicate_detail(base):
+    gate = Gate()
+    long_id = replace(event(base, 1, 1000.0), event_id="x" * 200)
+    gate.check(long_id, None)
+    _, detail = gate.check(long_id, None)
+    assert detail == f"event {'x' * 77 + '...'!r} of this account was just seen"
+
+
 def test_admission_state_round_trips(base):
-    gate = Admission(CONFIG)
+    gate = Gate()
     for n in range(3):
         gate.check(event(base, n, 1000.0 + n), None)
-    again = Admission.from_dict(gate.to_dict(), CONFIG)
+    records = dict(gate.stage.partitions[0].checkpoint_records())
+    again = Gate(AccountStage(CONFIG, "requests"))
+    again.stage.partition(0).restore(records, CONFIG)
+    again.offset = gate.offset
     assert again.watermark == gate.watermark
-    assert list(again.recent) == list(gate.recent)
+    assert again.remembered() == gate.remembered()
     assert again.check(event(base, 2, 1002.0), None)[0] == "duplicate_event"
+
+
+def test_a_checkpoint_from_before_admission_restores_its_watermark(base):
+    stage = AccountStage(CONFIG, "requests")
+    stage.partition(0).restore({META_KEY: b'{"next": 7, "wm": 1000.0}'}, CONFIG)
+    gate = Gate(stage)
+    assert gate.offset == 7 and gate.watermark == 1000.0
+    assert gate.check(event(base, 1, 900.0), None)[0] == "late_event"
 
 
 def records_of(events: list[RequestEvent]) -> list[tuple[bytes, bytes, int, float]]:

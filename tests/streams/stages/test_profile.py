@@ -1,21 +1,22 @@
-"""Account profile math: bounded samples, distinct counts, metrics, risk and snapshots."""
+"""Account profile math (native): bounded samples, distinct counts, metrics, risk, snapshots."""
 
 from __future__ import annotations
 
 import dataclasses
 import random
+from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.config import DetectorConfig
+from streams.errors import StateError
 from streams.messages import AccountSnapshot, TemplateHit
-from streams.records import RequestEvent
+from streams.records import RequestEvent, Signature
 from streams.sketches.minhash import stable_hash64
-from streams.stages.profile.account import AccountState, BottomK, Kmv, ip_prefix
 from streams.stages.profile.profiler import AccountProfiler
-from streams.stages.profile.store import PackedAccount
 from streams.stages.scoring import ramp
 from streams.stages.signatures import SignatureBook
 from streams.templates.extractor import TemplateExtractor
@@ -55,35 +56,48 @@ def event(ts: float, **overrides: object) -> RequestEvent:
     return RequestEvent(**fields)  # type: ignore[arg-type]
 
 
-def feed(state: AccountState, events: list[RequestEvent]) -> None:
+def profiler_of(config: DetectorConfig = CONFIG) -> AccountProfiler:
+    return AccountProfiler(config, SignatureBook(config))
+
+
+def feed(profiler: AccountProfiler, events: list[RequestEvent]) -> list:
+    out: list = []
     for e in events:
-        state.update(e, EXTRACTOR.extract(e.prompt, e.system_prompt), CONFIG)
+        out += profiler.process(e, EXTRACTOR.extract(e.prompt, e.system_prompt))
+    return out
 
 
-@given(st.lists(st.text(min_size=1, max_size=8), min_size=1, max_size=60), st.randoms())
-def test_bottom_k_is_the_k_smallest_hashes_whatever_the_order(items, rnd):
-    expected = sorted(set(items), key=stable_hash64)[:4]
-    shuffled = list(items)
+def judged(events: list[RequestEvent], account: str = "acc") -> tuple[dict, dict, float]:
+    """Metrics, suspicion and risk of an account after ``events``."""
+    profiler = profiler_of()
+    feed(profiler, events)
+    return profiler.native.judge(account)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 255), min_size=1, max_size=60), st.randoms())
+def test_bottom_k_is_the_k_smallest_hashes_whatever_the_order(octets, rnd):
+    cap = CONFIG.token_families[3].cap  # ip24
+    expected = sorted({f"10.0.{o}" for o in octets}, key=stable_hash64)[:cap]
+    shuffled = list(octets)
     rnd.shuffle(shuffled)
-    sample = BottomK(4, shuffled)
-    assert sorted(sample.items, key=stable_hash64) == expected
+    profiler = profiler_of()
+    feed(profiler, [event(T0 + i, ip=f"10.0.{o}.1") for i, o in enumerate(shuffled)])
+    assert sorted(profiler.states["acc"].tokens["ip24"], key=stable_hash64) == expected
 
 
-@given(st.sets(st.integers(0, 10**9), max_size=15))
+@settings(max_examples=30, deadline=None)
+@given(st.sets(st.integers(0, 10**9), min_size=1, max_size=11))
 def test_kmv_is_exact_below_k(values):
-    kmv = Kmv(16, ())
-    for v in values:
-        kmv.add(str(v))
-        kmv.add(str(v))
-    assert kmv.estimate() == len(values)
+    events = [event(T0 + i, asn=v) for i, v in enumerate(sorted(values) * 2)]
+    metrics, _, _ = judged(events)
+    assert metrics["asn_distinct"] == len(values)
 
 
-@pytest.mark.parametrize("true_count", [100, 1000, 5000])
+@pytest.mark.parametrize("true_count", [100, 1000])
 def test_kmv_estimates_large_sets_within_a_factor(true_count):
-    kmv = Kmv(64, ())
-    for i in range(true_count):
-        kmv.add(f"item-{i}")
-    assert true_count / 1.6 < kmv.estimate() < true_count * 1.6
+    metrics, _, _ = judged([event(T0 + i, asn=i) for i in range(true_count)])
+    assert true_count / 2.0 < metrics["asn_distinct"] < true_count * 2.0
 
 
 @given(st.floats(-10, 10), st.floats(-5, 5), st.floats(-5, 5))
@@ -95,26 +109,23 @@ def test_ramp_is_bounded_and_monotone(x, low, high):
 
 
 def test_ip_prefix_keeps_network_part():
-    assert ip_prefix("203.0.113.77") == "203.0.113"
-    assert ip_prefix("2001:db8:abcd:12::1") == "2001:db8:abcd"
+    profiler = profiler_of()
+    feed(profiler, [event(T0, ip="203.0.113.77"), event(T0 + 1, ip="2001:db8:abcd:12::1")])
+    assert profiler.states["acc"].tokens["ip24"] == ["203.0.113", "2001:db8:abcd"]
 
 
 def test_metrics_rate_regularity_and_diurnal_coverage():
-    state = AccountState("org", T0, CONFIG)
     # one request a minute, perfectly regular, for 30 minutes
-    feed(state, [event(T0 + 60.0 * i) for i in range(30)])
-    m = state.metrics()
+    m, _, _ = judged([event(T0 + 60.0 * i) for i in range(30)])
     assert m["rate_per_hour"] == pytest.approx(60.0, rel=0.01)
     assert m["gap_cv"] < 0.01
     assert m["active_hours"] == 1
     # one request every hour for a day covers all 24 hours
-    state = AccountState("org", T0, CONFIG)
-    feed(state, [event(T0 + 3600.0 * i) for i in range(25)])
-    assert state.metrics()["active_hours"] == 24
+    m, _, _ = judged([event(T0 + 3600.0 * i) for i in range(25)])
+    assert m["active_hours"] == 24
 
 
 def test_metrics_structured_share_categories_and_rotation():
-    state = AccountState("org", T0, CONFIG)
     prompts = [
         "Write a Python function that parses a CSV file.",
         "Solve the equation 3x + 4 = 19.",
@@ -131,8 +142,7 @@ def test_metrics_structured_share_categories_and_rotation():
         )
         for i in range(8)
     ]
-    feed(state, events)
-    m = state.metrics()
+    m, _, _ = judged(events)
     assert m["structured_share"] == pytest.approx(0.5)
     assert m["distinct_categories"] >= 3
     assert m["asn_distinct"] == 8
@@ -141,8 +151,6 @@ def test_metrics_structured_share_categories_and_rotation():
 
 def test_risk_separates_a_young_rotating_sweeper_from_an_old_steady_user():
     rng = random.Random(3)
-    sweeper = AccountState("org-a", T0, CONFIG)
-    steady = AccountState("org-b", T0, CONFIG)
     topics = [
         "Write a Python class for a bank account.",
         "Prove that the sum of two even integers is even.",
@@ -151,71 +159,68 @@ def test_risk_separates_a_young_rotating_sweeper_from_an_old_steady_user():
         "Write a haiku about snow.",
         "Which of the following is a logic puzzle?",
     ]
-    feed(
-        sweeper,
-        [
-            event(
-                T0 + 40.0 * i,
-                prompt=f"{topics[i % 6]} variant {rng.random()}",
-                ip=f"45.{i}.{i}.1",
-                asn=60000 + i,
-                account_created_at=T0 - 3600.0,
-                response_format="json_object",
-            )
-            for i in range(20)
-        ],
-    )
-    feed(steady, [event(T0 + 300.0 * i, prompt=f"{topics[0]} {i}") for i in range(20)])
-    for state in (sweeper, steady):
-        state.last_snap_n = state.n
-    risk_sweeper = sweeper.risk(sweeper.suspicion(sweeper.metrics(), CONFIG), CONFIG)
-    risk_steady = steady.risk(steady.suspicion(steady.metrics(), CONFIG), CONFIG)
-    assert risk_sweeper > 0.7
+    sweeper = [
+        event(
+            T0 + 40.0 * i,
+            account_id="sweeper",
+            prompt=f"{topics[i % 6]} variant {rng.random()}",
+            ip=f"45.{i}.{i}.1",
+            asn=60000 + i,
+            account_created_at=T0 - 3600.0,
+            response_format="json_object",
+        )
+        for i in range(20)
+    ]
+    steady = [
+        event(T0 + 300.0 * i, account_id="steady", prompt=f"{topics[0]} {i}") for i in range(20)
+    ]
+    _, suspicion, risk_sweeper = judged(sweeper, "sweeper")
+    _, _, risk_steady = judged(steady, "steady")
+    assert risk_sweeper > 0.7 and suspicion["young"] == 1.0
     assert risk_steady < 0.2
 
 
 def test_state_round_trips_through_bytes():
-    state = AccountState("org", T0, CONFIG)
+    profiler = profiler_of()
     feed(
-        state,
+        profiler,
         [
             event(T0 + 17.0 * i, ip=f"192.0.{i % 5}.1", system_prompt="You are terse.")
             for i in range(12)
         ],
     )
-    data = state.to_bytes()
-    again = AccountState.from_bytes(data, CONFIG)
-    assert again.to_bytes() == data
-    assert again.metrics() == state.metrics()
-    assert again.token_list() == state.token_list()
+    data = profiler.native.state("acc")
+    again = profiler_of()
+    again.load("acc", data)
+    assert again.native.state("acc") == data
+    assert again.native.judge("acc") == profiler.native.judge("acc")
     assert len(data) < 1024
+    # both continue identically
+    more = [event(T0 + 500.0 + i, ip="192.0.9.1", event_id=f"m{i}") for i in range(30)]
+    assert exact(feed(again, more)) == exact(feed(profiler, more))
+
+
+def test_a_corrupt_state_is_a_state_error():
+    with pytest.raises(StateError, match="account 'acc'"):
+        profiler_of().load("acc", b'["org", 1.0]')
 
 
 def test_profiler_emits_hits_every_event_and_snapshots_on_a_doubling_schedule():
-    profiler = AccountProfiler(CONFIG, SignatureBook(CONFIG))
+    profiler = profiler_of()
     snapshot_at = []
     hits = 0
-    for i in range(60):
-        e = event(T0 + 20.0 * i)
-        for msg in profiler.process(e, EXTRACTOR.extract(e.prompt)):
-            if isinstance(msg, TemplateHit):
-                hits += 1
-            elif isinstance(msg, AccountSnapshot):
-                snapshot_at.append(msg.n_events)
+    for msg in feed(profiler, [event(T0 + 20.0 * i) for i in range(60)]):
+        if isinstance(msg, TemplateHit):
+            hits += 1
+        elif isinstance(msg, AccountSnapshot):
+            snapshot_at.append(msg.n_events)
     assert hits == 60
     assert snapshot_at == [3, 6, 12, 24, 48]
 
 
 def test_snapshot_lists_coordination_tokens_and_new_ones_once():
-    profiler = AccountProfiler(CONFIG, SignatureBook(CONFIG))
-    snaps = []
-    for i in range(6):
-        e = event(T0 + 20.0 * i, ip="203.0.113.5" if i < 3 else "198.51.100.5")
-        snaps += [
-            m
-            for m in profiler.process(e, EXTRACTOR.extract(e.prompt))
-            if isinstance(m, AccountSnapshot)
-        ]
+    events = [event(T0 + 20.0 * i, ip="203.0.113.5" if i < 3 else "198.51.100.5") for i in range(6)]
+    snaps = [m for m in feed(profiler_of(), events) if isinstance(m, AccountSnapshot)]
     first, second = snaps
     assert first.recount and not second.recount
     assert "pay:pay-1" in first.tokens and "ip24:203.0.113" in first.tokens
@@ -225,11 +230,8 @@ def test_snapshot_lists_coordination_tokens_and_new_ones_once():
 
 def test_idle_account_is_forgotten_after_the_ttl():
     config = dataclasses.replace(CONFIG, account_ttl_s=600.0)
-    profiler = AccountProfiler(config, SignatureBook(config))
-    e = event(T0)
-    profiler.process(e, EXTRACTOR.extract(e.prompt))
-    e = event(T0 + 601.0)
-    profiler.process(e, EXTRACTOR.extract(e.prompt))
+    profiler = profiler_of(config)
+    feed(profiler, [event(T0), event(T0 + 601.0)])
     assert profiler.states["acc"].n == 1
     assert profiler.evict(T0 + 2000.0) == 1
     assert not profiler.states
@@ -238,18 +240,16 @@ def test_idle_account_is_forgotten_after_the_ttl():
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.floats(0, 600), min_size=3, max_size=40))
 def test_metrics_are_finite_and_shares_bounded(gaps):
-    state = AccountState("org", T0, CONFIG)
     ts = T0
     events = []
     for g in gaps:
         ts += g
         events.append(event(ts, status=429 if g < 1 else 200))
-    feed(state, events)
-    m = state.metrics()
+    m, _, risk = judged(events)
     for name in ("structured_share", "cot_share", "throttle_share", "template_diversity"):
         assert 0.0 <= m[name] <= 1.0
     assert all(v == v and abs(v) != float("inf") for v in m.values())
-    assert 0.0 <= state.risk(state.suspicion(m, CONFIG), CONFIG) <= 1.0
+    assert 0.0 <= risk <= 1.0
 
 
 def interleaved(accounts: int, rounds: int) -> list[RequestEvent]:
@@ -270,14 +270,6 @@ def interleaved(accounts: int, rounds: int) -> list[RequestEvent]:
     ]
 
 
-def run(config: DetectorConfig, events: list[RequestEvent]) -> tuple[AccountProfiler, list]:
-    profiler = AccountProfiler(config, SignatureBook(config))
-    out = []
-    for e in events:
-        out += profiler.process(e, EXTRACTOR.extract(e.prompt, e.system_prompt))
-    return profiler, out
-
-
 def exact(messages: list) -> list[str]:
     """Messages compared in full (an array's repr rounds)."""
     return [
@@ -288,81 +280,58 @@ def exact(messages: list) -> list[str]:
 
 def test_packed_accounts_give_the_same_outputs_and_bytes_as_decoded_ones():
     events = interleaved(accounts=7, rounds=12)
-    roomy, out_roomy = run(CONFIG, events)
-    tight, out_tight = run(dataclasses.replace(CONFIG, hot_accounts=2), events)
+    roomy, tight = profiler_of(), profiler_of(dataclasses.replace(CONFIG, hot_accounts=2))
+    out_roomy = feed(roomy, events)
+    out_tight = []
+    for start in range(0, len(events), 5):  # trims between chunks of the stream
+        out_tight += feed(tight, events[start : start + 5])
+        tight.native.trim()
     assert sum(isinstance(m, AccountSnapshot) for m in out_roomy) >= 7
     assert exact(out_tight) == exact(out_roomy)
     # Same accounts, same insertion order (snapshots list them in it), same bytes.
-    assert [(a, s.to_bytes()) for a, s in tight.states.items()] == [
-        (a, s.to_bytes()) for a, s in roomy.states.items()
-    ]
-    assert roomy.states.decoded() == 7
-    assert tight.states.decoded() == 2
+    assert list(tight.states) == list(roomy.states)
+    assert all(tight.native.state(a) == roomy.native.state(a) for a in roomy.states)
+    assert roomy.native.decoded() == 7
+    assert tight.native.decoded() == 2
+    tight.retract_signature("none")
+    assert tight.native.decoded() == 2  # a packed account without the id stays packed
 
 
-def test_only_the_most_recently_used_accounts_stay_decoded():
-    config = dataclasses.replace(CONFIG, hot_accounts=3)
-    order = [f"acc{i}" for i in (0, 1, 2, 3, 4, 5, 0, 1, 2, 3)]
-    events = [event(T0 + j, account_id=a, event_id=f"e{j}") for j, a in enumerate(order)]
-    profiler, _ = run(config, events)
-    states = profiler.states
-    kinds = {a: type(states.peek(a)) for a in states}
-    assert kinds == {
-        "acc0": PackedAccount,
-        "acc1": AccountState,
-        "acc2": AccountState,
-        "acc3": AccountState,
-        "acc4": PackedAccount,
-        "acc5": PackedAccount,
-    }
-    packed = states.peek("acc0")
-    assert isinstance(packed, PackedAccount)
-    assert (packed.n, packed.last_ts) == (2, T0 + 6)
-    assert states["acc0"].to_bytes() == packed.to_bytes()  # decoding uses it ...
-    assert isinstance(states.peek("acc0"), AccountState)
-    assert isinstance(states.peek("acc1"), PackedAccount)  # ... and packs the least recent
-    assert states.decoded() == 3
+def test_caps_evict_the_fewest_events_then_the_longest_idle_and_the_ttl_the_idle():
+    config = dataclasses.replace(CONFIG, max_accounts=8, cap_evict_share=0.5)
+    profiler = profiler_of(config)
+    feed(profiler, interleaved(accounts=12, rounds=14))
+    assert profiler.enforce_cap() == [f"acc{i}" for i in range(11, 3, -1)]
+    assert profiler.enforce_cap() == []  # under the cap: nothing more
+    assert profiler.evict(T0 + 340.0 + CONFIG.account_ttl_s) == 2
+    assert list(profiler.states) == ["acc0", "acc1"]
 
 
-def test_caps_and_ttl_evict_packed_accounts_in_the_same_order_without_decoding_them():
-    events = interleaved(accounts=12, rounds=14)
-    for hot in (1, 4, 100):
-        config = dataclasses.replace(CONFIG, hot_accounts=hot, max_accounts=8, cap_evict_share=0.5)
-        profiler, _ = run(config, events)
-        packed = [a for a in profiler.states if isinstance(profiler.states.peek(a), PackedAccount)]
-        # Fewest events first (the accounts that left earliest), then the longest idle.
-        assert profiler.enforce_cap() == [
-            "acc11",
-            "acc10",
-            "acc9",
-            "acc8",
-            "acc7",
-            "acc6",
-            "acc5",
-            "acc4",
-        ]
-        assert all(
-            isinstance(profiler.states.peek(a), PackedAccount)
-            for a in packed
-            if a in profiler.states
-        )
-        assert profiler.states.decoded() == min(hot, 4)
-        assert profiler.evict(T0 + 340.0 + CONFIG.account_ttl_s) == 2
-        assert list(profiler.states) == ["acc0", "acc1"]
+def test_accounts_keep_their_first_place_when_a_stale_one_restarts():
+    config = dataclasses.replace(CONFIG, account_ttl_s=100.0)
+    profiler = profiler_of(config)
+    feed(profiler, [event(T0, account_id="a"), event(T0 + 1, account_id="b")])
+    feed(profiler, [event(T0 + 500, account_id="a", org_id="new-org")])
+    assert list(profiler.states) == ["a", "b"]
+    assert profiler.states["a"].org_id == "new-org" and profiler.states["a"].n == 1
 
 
-def test_a_retracted_signature_leaves_packed_accounts_packed():
-    config = dataclasses.replace(CONFIG, hot_accounts=1)
-    profiler, _ = run(config, interleaved(accounts=3, rounds=3))
-    for account in ("acc0", "acc2"):
-        profiler.states[account].signature_hits.extend(["sig-a", "sig-b"])
-    assert isinstance(profiler.states.peek("acc0"), PackedAccount)
-    assert profiler.retract_signature("sig-a") == ["acc0", "acc2"]
-    assert isinstance(profiler.states.peek("acc0"), PackedAccount)
+def test_a_retracted_signature_no_longer_counts_as_matched():
+    det_book = SignatureBook(CONFIG)
+    det_book.apply(Signature("sig-a", "lab", 0.7, infrastructure={"asn": ("64500",)}))
+    det_book.apply(Signature("sig-b", "lab", 0.7, infrastructure={"country": ("US",)}))
+    profiler = AccountProfiler(CONFIG, det_book)
+    feed(profiler, interleaved(accounts=3, rounds=3))
+    assert profiler.states["acc0"].signature_hits == ["sig-a", "sig-b"]
+    assert profiler.retract_signature("sig-a") == ["acc0", "acc1", "acc2"]
     assert profiler.states["acc0"].signature_hits == ["sig-b"]
     assert profiler.retract_signature("sig-a") == []
 
 
-def test_hot_accounts_must_be_positive():
-    with pytest.raises(ValueError, match="hot_accounts"):
-        dataclasses.replace(CONFIG, hot_accounts=0)
+def test_checkpoint_bytes_are_the_documented_array():
+    profiler = profiler_of()
+    feed(profiler, [event(T0 + 17.0 * i, event_id=f"x{i}") for i in range(4)])
+    row: list[Any] = orjson.loads(profiler.native.state("acc"))
+    assert len(row) == 16
+    assert row[0] == "org" and row[1] == T0 and row[3] == 4
+    assert orjson.dumps(row) == profiler.native.state("acc")  # orjson's own bytes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.detector import Detector
+from streams.errors import SignatureError
 from streams.records import Action, Alert, Signature
 from tests.streams.stages.test_profile import T0, event
 
@@ -105,6 +106,15 @@ def test_invalid_signature_is_rejected_and_keeps_the_previous_version():
     with pytest.raises(ValueError, match="unknown behaviour feature"):
         det.apply_signature(Signature("sig", "lab", 0.6, behaviour={"vibes": 1.0}))
     assert det.book.active["sig"].record.prompt_patterns == ("ok",)
+
+
+def test_a_backtracking_pattern_is_refused_and_the_book_still_matches_the_old_version():
+    det = Detector()
+    det.apply_signature(Signature("sig", "lab", 0.6, prompt_patterns=("(?i)distil",)))
+    with pytest.raises(SignatureError, match="look-around"):
+        det.apply_signature(Signature("sig", "lab", 0.6, prompt_patterns=(r"(?=a)b",)))
+    out = run(det, traffic("a1", 1, prompt="Distillation set please"))
+    assert sig_alerts(out + det.advance_to(T0 + 600), "sig")
 
 
 def test_unknown_infrastructure_kinds_are_reported_not_matched():

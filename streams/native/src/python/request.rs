@@ -79,11 +79,19 @@ fn decode_requests<'py>(
         dead_letter: records.getattr("DeadLetter")?,
         prompt_fingerprint: records.getattr("PromptFingerprint")?,
         orjson_loads: py.import("orjson")?.getattr("loads")?,
-        object_new: py.import("builtins")?.getattr("object")?.getattr("__new__")?,
-        event_fields: EVENT_FIELDS.iter().map(|name| PyString::intern(py, name)).collect(),
+        object_new: py
+            .import("builtins")?
+            .getattr("object")?
+            .getattr("__new__")?,
+        event_fields: EVENT_FIELDS
+            .iter()
+            .map(|name| PyString::intern(py, name))
+            .collect(),
     };
     if event_field_names(&ctx.request_event)? != EVENT_FIELDS {
-        return Err(PyTypeError::new_err("RequestEvent fields differ from the native decoder's"));
+        return Err(PyTypeError::new_err(
+            "RequestEvent fields differ from the native decoder's",
+        ));
     }
     let none = py.None().into_bound(py);
     let out = PyList::empty(py);
@@ -103,7 +111,7 @@ fn decode_requests<'py>(
                     Some(list) => broker_timestamp(list.get_item(i)?)?,
                     None => none.clone(),
                 };
-                let (reason, detail) = match render(py, &ctx, raw, &refusal.detail) {
+                let (reason, detail) = match render(py, &ctx.orjson_loads, raw, &refusal.detail) {
                     Ok(detail) => (refusal.reason.as_str(), detail),
                     Err(err) => (Reason::InternalError.as_str(), fault(py, &err)),
                 };
@@ -138,7 +146,7 @@ fn broker_timestamp(ts: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// `streams.codecs._describe_fault` of a Python error met while building a result.
-fn fault(py: Python<'_>, err: &PyErr) -> String {
+pub(crate) fn fault(py: Python<'_>, err: &PyErr) -> String {
     let name = err
         .get_type(py)
         .name()
@@ -299,16 +307,17 @@ fn keys_dict<'py>(py: Python<'py>, keys: &[String]) -> PyResult<Bound<'py, PyDic
     Ok(dict)
 }
 
-fn render(
+/// The detail of a refusal as the Python decoder words it (`orjson_loads` is `orjson.loads`).
+pub(crate) fn render(
     py: Python<'_>,
-    ctx: &Context<'_>,
+    orjson_loads: &Bound<'_, PyAny>,
     raw: &Bound<'_, PyBytes>,
     detail: &Detail,
 ) -> PyResult<String> {
     Ok(match detail {
         Detail::Text(text) => text.clone(),
         Detail::Preview { head, value, tail } => format!("{head}{}{tail}", preview(py, value)?),
-        Detail::Syntax(message) => match ctx.orjson_loads.call1((raw,)) {
+        Detail::Syntax(message) => match orjson_loads.call1((raw,)) {
             Err(err) => err.value(py).str()?.to_string(),
             Ok(_) => message.clone(), // orjson would have loaded it: the detail shows the gap
         },
