@@ -341,10 +341,16 @@ class DetectorConfig:
     cluster_weight_size: float = 0.15
     cluster_size_full: int = 12
     """Members at which the size term of the cluster score saturates."""
-    revision_growth: float = 0.25
-    """A revision is emitted when membership grew by this share..."""
-    revision_interval_s: float = 60.0
-    """...or this long after the last revision if anything changed."""
+    revision_growth: float = 0.5
+    """A revision of a finding is emitted when its membership grew by this share, or its
+    severity rose, ..."""
+    revision_interval_s: float = 1800.0
+    """...or this long after the last revision if members joined since (so every member is
+    named within this long)..."""
+    alert_min_interval_s: float = 300.0
+    """...but never sooner than this after the previous revision of the same finding
+    (``DISTILLWATCH_DETECTOR__ALERT_MIN_INTERVAL_S``): a finding's first alert goes out at
+    once, and a 6-hour finding has at most a few dozen revisions."""
     max_alert_pairs: int = 20
     """Similar pairs listed in alert evidence."""
 

@@ -241,7 +241,7 @@ class ClusterStage:
         policy = cluster.policy
         # Before the O(component) work below: an alerted cluster whose membership has not
         # grown enough is the common case on every re-confirmed edge of a big campaign.
-        if cluster.alerted and not policy.growth_due(ts, len(component), config):
+        if cluster.alerted and not policy.growth_due(ts, len(component), config, bounded=True):
             return []
         members = self._core(component)
         if len(members) < config.cluster_min_size:
@@ -255,7 +255,7 @@ class ClusterStage:
         ):
             return []
         severity = severity_for(score, config)
-        if not policy.due(ts, len(members), severity, config):
+        if not policy.due(ts, len(members), severity, config, bounded=True):
             return []
         cluster.alerted = True
         return self._emit(cluster, members, ts, score, severity, coordination, risk, len(orgs))

@@ -105,7 +105,7 @@ class TemplateStage:
         score = min(1.0, 0.3 + 0.3 * spread + 0.4 * mean_risk)
         severity = severity_for(score, config)
         size = len(campaign.accounts)
-        if not campaign.policy.due(ts, size, severity, config):
+        if not campaign.policy.due(ts, size, severity, config, bounded=True):
             return []
         accounts = sorted(campaign.accounts)
         revision, new = campaign.policy.commit(ts, size, severity, accounts)
