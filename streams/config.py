@@ -341,16 +341,16 @@ class DetectorConfig:
     cluster_weight_size: float = 0.15
     cluster_size_full: int = 12
     """Members at which the size term of the cluster score saturates."""
-    revision_growth: float = 0.5
-    """A revision of a finding is emitted when its membership grew by this share, or its
-    severity rose, ..."""
-    revision_interval_s: float = 1800.0
-    """...or this long after the last revision if members joined since (so every member is
-    named within this long)..."""
-    alert_min_interval_s: float = 300.0
-    """...but never sooner than this after the previous revision of the same finding
-    (``DISTILLWATCH_DETECTOR__ALERT_MIN_INTERVAL_S``): a finding's first alert goes out at
-    once, and a 6-hour finding has at most a few dozen revisions."""
+    revision_growth: float = 0.25
+    """A revision is emitted when membership grew by this share, or the severity changed
+    (for clusters and template campaigns: rose)..."""
+    revision_interval_s: float = 60.0
+    """...or this long after the last revision if anything changed..."""
+    alert_min_interval_s: float = 600.0
+    """...but a cluster or template campaign is revised at most once per this much event time
+    (``DISTILLWATCH_DETECTOR__ALERT_MIN_INTERVAL_S``): its first alert goes out at once, every
+    member is named within this long of joining, and a 6-hour finding has at most 36
+    revisions.  Signature matches are exempt: their actions may block at once."""
     max_alert_pairs: int = 20
     """Similar pairs listed in alert evidence."""
 

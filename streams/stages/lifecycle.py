@@ -2,12 +2,13 @@
 
 A finding (cluster, signature, template campaign) is announced at once and then
 revised only when it changes materially: its membership grew by ``revision_growth``,
-its severity rose, or members joined and ``revision_interval_s`` passed.  Whatever
-the reason, two revisions of a cluster or template campaign are at least
-``alert_min_interval_s`` of event time apart.  A SOC ingests every revision (each
-names all members), so the volume is bounded: growth-driven revisions are
-logarithmic in the final size, the others at most one per interval, and every
-member is named within ``max(revision_interval_s, alert_min_interval_s)`` of joining.
+its severity changed, or members joined and ``revision_interval_s`` passed.  A cluster
+or template campaign (findings that grow to hundreds of members) is revised only when
+its severity rose or members joined, and never twice within ``alert_min_interval_s``
+of event time.  A SOC ingests every revision (each names all members), so that bounds
+the volume (a 6-hour finding has at most 6 h / ``alert_min_interval_s`` revisions) while
+every member is still named within ``max(revision_interval_s, alert_min_interval_s)``
+of joining.
 """
 
 from __future__ import annotations
@@ -45,7 +46,10 @@ class RevisionPolicy:
             return True
         if bounded and ts - self.last_ts < config.alert_min_interval_s:
             return False
-        if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(self.last_severity, 0):
+        if bounded:
+            if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(self.last_severity, 0):
+                return True
+        elif severity != self.last_severity:
             return True
         return self.growth_due(ts, size, config, bounded)
 
