@@ -360,7 +360,15 @@ class DetectorConfig:
 
     # --- template campaigns ----------------------------------------------------------------
     campaign_min_risk: float = 0.35
-    """Mean risk of a template's accounts needed to raise a template_campaign alert."""
+    """Mean risk of a template's accounts needed to raise a template_campaign alert..."""
+    campaign_wide_orgs: int = 50
+    """...or, for a flagged template that this many distinct orgs send, ..."""
+    campaign_wide_min_risk: float = 0.2
+    """...this lower mean risk.  Accounts too quiet to judge alone (a handful of paced,
+    perturbed requests each, organic sign-ups, one address each) still add up: a wrapper
+    template flagged for its spread and used by dozens of unrelated orgs is evidence in
+    itself, so their modest individual risk suffices.  Popular products' shared templates
+    (an IDE plugin's system prompt) stay below it: their users' risk is near zero."""
     campaign_max_accounts: int = 5000
     """Accounts remembered per flagged template (alert revisions list them)."""
 
