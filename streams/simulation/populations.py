@@ -29,6 +29,7 @@ from streams.simulation.network import (
 )
 from streams.simulation.prompts import (
     Prompt,
+    PromptWriter,
     Style,
     follow_up,
     ide_prompt,
@@ -68,8 +69,9 @@ from streams.simulation.world import (
 # --- benign ------------------------------------------------------------------------------
 
 
-def ordinary_users(world: World, count: int) -> list[Simulated]:
-    """People using the web app or an SDK now and then: sparse, diurnal, varied."""
+def ordinary_users(world: World, count: int, write: PromptWriter = user_prompt) -> list[Simulated]:
+    """People using the web app or an SDK now and then: sparse, diurnal, varied (``write``
+    makes each new prompt; the ``hard`` scenario mixes real text in)."""
     teams = [(world.new_id("org"), world.new_id("pm", 64)) for _ in range(max(1, count // 40))]
     weights = {
         c: share * mean_activity(HUMAN_DAY, world.start, world.end, tz)
@@ -131,7 +133,7 @@ def ordinary_users(world: World, count: int) -> list[Simulated]:
                 if previous is not None and web and rng.random() < 0.55:
                     prompt = follow_up(rng, style, previous)
                 else:
-                    prompt, context = user_prompt(rng, style), 0
+                    prompt, context = write(rng, style), 0
                 fmt: ResponseFormat = "text"
                 if not web and prompt.kind == "json" and rng.random() < 0.6:
                     fmt = "json_object"

@@ -11,6 +11,7 @@ single prompt separates it from a user's.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from streams.simulation import code, localized
@@ -90,6 +91,10 @@ class Style:
     role: str
     project: str
     coding_language: str
+
+
+# Makes one new prompt of a person in their style.
+PromptWriter = Callable[[random.Random, "Style"], Prompt]
 
 
 def sample_style(rng: random.Random, country: str = "US", emphasis: str = "general") -> Style:

@@ -21,6 +21,22 @@ class CampaignPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class RealTextPopulations:
+    """The ``hard`` scenario's extra populations, made of the real prompt corpus.
+
+    ``real_share`` is the share of ordinary users' new prompts taken from the corpus.
+    """
+
+    real_share: float
+    habit_users: int
+    labs: int
+    lab_members: int
+    harnesses: int
+    tool_users: int
+    students: int
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     """Population sizes of one scenario; ``start`` is RFC 3339 UTC."""
 
@@ -37,6 +53,7 @@ class Scenario:
     company_employees: int
     power_users: int
     campaigns: tuple[CampaignPlan, ...]
+    real_text: RealTextPopulations | None = None  # set: the scenario needs the corpus
 
 
 _ALL_APPS = ("general", "tutor", "support", "writer")
@@ -63,6 +80,39 @@ _DEFAULT = Scenario(
     ),
 )
 
+_HARD = Scenario(
+    name="hard",
+    description="Six hours of real prompt text written by others, hard negatives that share "
+    "the campaigns' surface, and five campaigns using the tactics that evade detection: low "
+    "and slow, perturbed wrappers, mimic developers, a broad harvest, a shared Orca prompt.",
+    hours=6.0,
+    start="2025-03-04T12:00:00Z",
+    ordinary_users=10000,
+    ide_developers=400,
+    chat_apps=_ALL_APPS,
+    template_products=_ALL_PRODUCTS,
+    eval_harnesses=4,
+    labelling_jobs=1,
+    company_employees=150,
+    power_users=3,
+    campaigns=(
+        CampaignPlan("L", "low_and_slow", 150, 0.05, 600.0),
+        CampaignPlan("P", "perturbed", 300, 0.15, 2400.0),
+        CampaignPlan("M", "mimic", 200, 0.25, 1800.0),
+        CampaignPlan("S", "orca_farm", 200, 0.4, 1800.0),
+        CampaignPlan("H", "broad", 1000, 0.55, 1800.0),
+    ),
+    real_text=RealTextPopulations(
+        real_share=0.3,
+        habit_users=150,
+        labs=10,
+        lab_members=4,
+        harnesses=12,
+        tool_users=300,
+        students=250,
+    ),
+)
+
 SCENARIOS: dict[str, Scenario] = {
     "default": _DEFAULT,
     "small": Scenario(
@@ -82,6 +132,36 @@ SCENARIOS: dict[str, Scenario] = {
             CampaignPlan("A", "wrappers", 40, 0.1, 180.0),
             CampaignPlan("B", "system_prompt", 25, 0.3, 180.0),
             CampaignPlan("C", "harvested", 15, 0.45, 150.0),
+        ),
+    ),
+    "hard": _HARD,
+    "hard_small": replace(
+        _HARD,
+        name="hard_small",
+        description="The hard scenario in forty minutes with a tenth of the people: for tests.",
+        hours=2 / 3,
+        ordinary_users=800,
+        ide_developers=30,
+        chat_apps=("general",),
+        template_products=("invoice",),
+        eval_harnesses=1,
+        company_employees=20,
+        power_users=1,
+        campaigns=(
+            CampaignPlan("L", "low_and_slow", 30, 0.05, 120.0),
+            CampaignPlan("P", "perturbed", 30, 0.15, 300.0),
+            CampaignPlan("M", "mimic", 24, 0.25, 300.0),
+            CampaignPlan("S", "orca_farm", 20, 0.4, 300.0),
+            CampaignPlan("H", "broad", 100, 0.55, 300.0),
+        ),
+        real_text=RealTextPopulations(
+            real_share=0.3,
+            habit_users=20,
+            labs=3,
+            lab_members=3,
+            harnesses=3,
+            tool_users=40,
+            students=30,
         ),
     ),
     "harvested": replace(

@@ -249,7 +249,7 @@ class ClusterStage:
         policy = cluster.policy
         # Before the O(component) work below: an alerted cluster whose membership has not
         # grown enough is the common case on every re-confirmed edge of a big campaign.
-        if cluster.alerted and not policy.growth_due(ts, len(component), config):
+        if cluster.alerted and not policy.growth_due(ts, len(component), config, bounded=True):
             return []
         covers = self.suppressions.covers
         members = [m for m in self._core(component) if not covers(m, ts)]
@@ -264,7 +264,7 @@ class ClusterStage:
         ):
             return []
         severity = severity_for(score, config)
-        if not policy.due(ts, len(members), severity, config):
+        if not policy.due(ts, len(members), severity, config, bounded=True):
             return []
         cluster.alerted = True
         return self._emit(cluster, members, ts, score, severity, coordination, risk, len(orgs))

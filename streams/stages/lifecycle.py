@@ -1,10 +1,14 @@
 """Alert lifecycle bookkeeping shared by the stages that own findings.
 
-A finding (cluster, signature, template campaign) is announced once and then
-revised only when it changes materially: its membership grew by a share, its
-severity changed, or something changed and a revision interval passed.  This
-keeps the alert topic quiet while guaranteeing that every member is named in
-some revision within ``revision_interval_s`` of event time.
+A finding (cluster, signature, template campaign) is announced at once and then
+revised only when it changes materially: its membership grew by ``revision_growth``,
+its severity changed, or members joined and ``revision_interval_s`` passed.  A cluster
+or template campaign (findings that grow to hundreds of members) is revised only when
+its severity rose or members joined, and never twice within ``alert_min_interval_s``
+of event time.  A SOC ingests every revision (each names all members), so that bounds
+the volume (a 6-hour finding has at most 6 h / ``alert_min_interval_s`` revisions) while
+every member is still named within ``max(revision_interval_s, alert_min_interval_s)``
+of joining.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from streams.config import DetectorConfig
+from streams.stages.scoring import SEVERITY_RANK
 
 
 class RevisionPolicy:
@@ -28,24 +33,37 @@ class RevisionPolicy:
         self.pending = 0
         self.announced: set[str] = set()
 
-    def due(self, ts: float, size: int, severity: str, config: DetectorConfig) -> bool:
-        """True when a revision should be emitted now."""
+    def due(
+        self, ts: float, size: int, severity: str, config: DetectorConfig, bounded: bool = False
+    ) -> bool:
+        """True when a revision should be emitted now.
+
+        ``bounded`` findings (clusters, template campaigns: the ones that grow to hundreds of
+        members) also wait ``alert_min_interval_s``; a signature match names its accounts at
+        once because its actions may block them.
+        """
         if self.revision == 0:
             return True
-        if severity != self.last_severity:
-            return True
-        if self.pending == 0:
+        if bounded and ts - self.last_ts < config.alert_min_interval_s:
             return False
-        if size >= self.last_size * (1.0 + config.revision_growth):
+        if bounded:
+            if SEVERITY_RANK.get(severity, 0) > SEVERITY_RANK.get(self.last_severity, 0):
+                return True
+        elif severity != self.last_severity:
             return True
-        return ts - self.last_ts >= config.revision_interval_s
+        return self.growth_due(ts, size, config, bounded)
 
-    def growth_due(self, ts: float, size: int, config: DetectorConfig) -> bool:
+    def growth_due(
+        self, ts: float, size: int, config: DetectorConfig, bounded: bool = False
+    ) -> bool:
         """Membership-driven part of ``due``: lets a caller skip scoring when nothing can be due.
 
-        A severity change of an unchanged finding waits for the next membership change.
+        A severity change of an unchanged finding waits for the next membership change; a
+        lower severity alone is never a revision (the next one carries it).
         """
         if self.pending == 0:
+            return False
+        if bounded and ts - self.last_ts < config.alert_min_interval_s:
             return False
         return size >= self.last_size * (1.0 + config.revision_growth) or (
             ts - self.last_ts >= config.revision_interval_s

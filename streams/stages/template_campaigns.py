@@ -93,19 +93,27 @@ class TemplateStage:
         if risk:
             campaign.risks[account] = risk
 
+    def _risk_bar(self, campaign: Campaign) -> float:
+        """Mean account risk a campaign needs to be alerted: lower once many orgs send it."""
+        config = self.config
+        orgs = {org for org in campaign.accounts.values() if org}
+        if len(orgs) >= config.campaign_wide_orgs:
+            return config.campaign_wide_min_risk
+        return config.campaign_min_risk
+
     def _evaluate(self, template_id: str, campaign: Campaign, ts: float) -> list[Alert | Action]:
         config = self.config
         if not campaign.risks:
             return []
         mean_risk = sum(campaign.risks.values()) / len(campaign.risks)
-        if campaign.policy.revision == 0 and mean_risk < config.campaign_min_risk:
+        if campaign.policy.revision == 0 and mean_risk < self._risk_bar(campaign):
             return []
         distinct_accounts, orgs, volume, baseline, ratio = campaign.finding
         spread = ramp(ratio, config.template_stats.score_threshold, 10.0)
         score = min(1.0, 0.3 + 0.3 * spread + 0.4 * mean_risk)
         severity = severity_for(score, config)
         size = len(campaign.accounts)
-        if not campaign.policy.due(ts, size, severity, config):
+        if not campaign.policy.due(ts, size, severity, config, bounded=True):
             return []
         accounts = sorted(campaign.accounts)
         revision, new = campaign.policy.commit(ts, size, severity, accounts)

@@ -96,7 +96,21 @@ def test_metrics_on_a_hand_built_alert_set() -> None:
         "records": 3,
         "distinct": 2,
         "by_kind": {"coordinated_cluster": 1, "template_campaign": 1},
+        "records_per_finding": {"mean": 1.5, "max": 2},
+        "largest_findings": [{"alert_id": "c1", "records": 2}, {"alert_id": "t1", "records": 1}],
     }
+    # the earliest alert naming X's accounts is c1 revision 2 (event time X_START + 120)
+    assert result["campaigns"]["X"]["first_alert"] == format_timestamp(X_START + 120)
+    assert result["campaigns"]["Y"]["first_alert"] is None
+    assert result["fpr_by_population"] == {
+        "chat_backend": 0.0,
+        "eval_harness": 1.0,
+        "nat_company": 0.0,
+        "ordinary_user": pytest.approx(1 / 3),
+    }
+    assert result["targets"]["f1"] == {"value": 0.5, "min": 0.97, "met": False}
+    assert result["targets"]["p90_ttd_s"]["met"] is False  # Y never detected
+    assert result["targets"]["records_per_finding_max"] == {"value": 2, "max": 40.0, "met": True}
 
 
 def test_perfect_detection() -> None:
@@ -107,6 +121,7 @@ def test_perfect_detection() -> None:
     assert result["campaign_recall"] == {"X": 1.0, "Y": 1.0}
     assert result["median_ttd_s"] == pytest.approx(10.0)
     assert result["p90_ttd_s"] == pytest.approx(40.0)
+    assert all(row["met"] for row in result["targets"].values())
 
 
 def test_no_alerts_scores_zero_without_dividing_by_zero() -> None:
@@ -114,7 +129,14 @@ def test_no_alerts_scores_zero_without_dividing_by_zero() -> None:
     assert (result["precision"], result["recall"], result["f1"]) == (0.0, 0.0, 0.0)
     assert result["counts"]["tn"] == 6
     assert result["median_ttd_s"] is None and result["p90_ttd_s"] is None
-    assert result["alerts"] == {"records": 0, "distinct": 0, "by_kind": {}}
+    assert result["alerts"] == {
+        "records": 0,
+        "distinct": 0,
+        "by_kind": {},
+        "records_per_finding": {"mean": 0.0, "max": 0},
+        "largest_findings": [],
+    }
+    assert result["targets"]["min_campaign_recall"]["met"] is False
 
 
 def test_alert_before_campaign_start_counts_as_immediate_and_unknown_accounts_are_reported() -> (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -15,6 +16,8 @@ from streams.stages.clustering import ClusterStage
 from streams.stages.profile.profiler import feature_baselines
 
 CONFIG = DetectorConfig()
+# a member of an alerted cluster is named in a revision at the latest this long after joining
+NAMED_WITHIN = max(CONFIG.revision_interval_s, CONFIG.alert_min_interval_s)
 T0 = 1_767_225_600.0
 
 
@@ -62,7 +65,7 @@ def test_a_chain_of_pairs_becomes_one_alerted_cluster_with_actions():
     out = []
     for i in range(5):
         out += s.process(pair(f"a{i}", f"a{i + 1}", ts=T0 + i))
-    out += s.advance_to(T0 + CONFIG.revision_interval_s + 10)
+    out += s.advance_to(T0 + NAMED_WITHIN + 10)
     found = alerts(out)
     assert found, "a five-edge chain of risky accounts across orgs must be alerted"
     last = found[-1]
@@ -146,7 +149,7 @@ def test_revisions_only_when_membership_changes_materially():
     assert len(alerts(out)) == before
     # one new member is named at the latest after the revision interval
     out += s.process(pair("a8", "a9", ts=T0 + 20))
-    out += s.advance_to(T0 + 20 + CONFIG.revision_interval_s)
+    out += s.advance_to(T0 + 20 + NAMED_WITHIN)
     assert "a9" in alerts(out)[-1].accounts
 
 
@@ -221,3 +224,18 @@ def test_a_cluster_formed_again_under_its_id_continues_its_revisions():
     (revisions,) = revisions_by_alert(out).values()
     assert len(revisions) >= 2
     assert revisions == list(range(1, len(revisions) + 1))
+
+
+def test_revisions_of_a_growing_cluster_are_at_least_the_minimum_interval_apart():
+    s = stage()
+    out = []
+    # a chain growing by one member a minute for three hours
+    for i in range(180):
+        out += s.process(pair(f"g{i}", f"g{i + 1}", ts=T0 + 60 * i))
+        out += s.advance_to(T0 + 60 * i + 1)
+    out += s.advance_to(T0 + 180 * 60 + NAMED_WITHIN)
+    found = alerts(out)
+    gaps = [b.ts - a.ts for a, b in itertools.pairwise(found)]
+    assert found and min(gaps) >= CONFIG.alert_min_interval_s
+    assert len(found) <= 1 + 180 * 60 / CONFIG.alert_min_interval_s
+    assert set(found[-1].accounts) == {f"g{i}" for i in range(181)}

@@ -27,7 +27,7 @@ use rustc_hash::FxHashSet;
 use crate::minhash::{digest_hex, stable_hash64, MinHasher};
 
 pub use features::prompt_features;
-pub use normalise::normalise;
+pub use normalise::{fold_confusables, normalise};
 pub use skeleton::skeleton;
 pub use tokens::{canonical_tokens, plain_tokens};
 
@@ -182,8 +182,11 @@ impl Extractor {
             return Ok(self.empty());
         }
         let limit = self.config.max_prompt_chars;
-        let system = system.map(|s| bounded(s, limit));
-        self.analyse(&bounded(prompt, limit), system.as_deref())
+        // Features read the text as a reader sees it, as `normalise` does (look-alikes and
+        // invisible characters folded).
+        let system = system.map(|s| bounded(&fold_confusables(s), limit).into_owned());
+        let prompt = fold_confusables(prompt);
+        self.analyse(&bounded(&prompt, limit), system.as_deref())
     }
 
     /// `_analyse` and the MinHash of its token hashes.

@@ -1,4 +1,5 @@
-//! `normalise`: volatile material slotted, case and whitespace folded.
+//! `normalise`: volatile material slotted, case and whitespace folded; `fold_confusables`:
+//! look-alike letters and invisible characters folded before anything reads the text.
 //!
 //! The patterns are those of the Python module with `\w`, `\d`, `\s` spelled as Python's
 //! classes (see `pyunicode`).  Patterns with look-around or a back-reference run on
@@ -10,6 +11,9 @@ use std::sync::LazyLock;
 
 use fancy_regex::{Captures as FancyCaptures, Regex as Fancy, RegexBuilder as FancyBuilder};
 use regex::{NoExpand, Regex};
+use unicode_normalization::UnicodeNormalization;
+use unicode_security::confusable_detection::skeleton as uts39_skeleton;
+use unicode_security::MixedScript;
 
 use super::lexicon::NOT_NAMES;
 use super::pyunicode::{is_space, lower, pattern, split, strip};
@@ -73,6 +77,104 @@ static MAY_HEXLIKE: LazyLock<Regex> =
     LazyLock::new(|| plain(r"[0-9a-fA-F](?:[xX][0-9a-fA-F]|[0-9a-fA-F\-]{7})"));
 static MAY_NAME: LazyLock<Regex> = LazyLock::new(|| plain(r"[a-z0-9][ \t][A-Z][a-z]"));
 static BLANK_LINES: LazyLock<Regex> = LazyLock::new(|| plain(r"\n{3,}"));
+
+/// Fullwidth forms and mathematical alphanumerics: Latin letters and digits in disguise,
+/// never a language's own spelling; NFKC gives their plain form.
+fn is_compat_letter(c: char) -> bool {
+    matches!(c as u32, 0xFF01..=0xFF5E | 0x1D400..=0x1D7FF)
+}
+
+fn is_invisible(c: char) -> bool {
+    let mut buf = [0u8; 4];
+    // The UTS #39 skeleton drops exactly the default-ignorable code points.
+    !c.is_ascii() && uts39_skeleton(c.encode_utf8(&mut buf)).next().is_none()
+}
+
+/// The Latin letters a reader takes `c` for: the UTS #39 skeleton of `c` recomposed (NFC),
+/// when every character of it is a Latin letter; `None` keeps `c`.
+fn latin_prototype(c: char) -> Option<String> {
+    let mut buf = [0u8; 4];
+    let proto: String = uts39_skeleton(c.encode_utf8(&mut buf)).nfc().collect();
+    let latin = |p: char| p.is_ascii_alphabetic() || matches!(p as u32, 0xC0..=0x24F);
+    (proto.chars().ne(std::iter::once(c)) && !proto.is_empty() && proto.chars().all(latin))
+        .then_some(proto)
+}
+
+/// One word (letters, digits and the invisible characters inside them) as a reader sees it.
+fn fold_word(word: &str, out: &mut String) {
+    let visible: String = word.chars().filter(|&c| !is_invisible(c)).collect();
+    let compat: String = if visible.chars().any(is_compat_letter) {
+        visible
+            .chars()
+            .flat_map(|c| {
+                let keep = (!is_compat_letter(c)).then_some(c);
+                keep.into_iter()
+                    .chain(std::iter::once(c).filter(|&c| is_compat_letter(c)).nfkc())
+            })
+            .collect()
+    } else {
+        visible
+    };
+    // Only a word that mixes scripts (Latin with Cyrillic look-alikes, Cyrillic with Greek)
+    // is a disguise: a word wholly in one script is that language's own spelling.
+    if compat.is_ascii() || compat.as_str().is_single_script() {
+        out.push_str(&compat);
+        return;
+    }
+    for c in compat.chars() {
+        // A capital with no Latin look-alike can have one once lower-cased (`Þ`, `þ`);
+        // folding it now keeps `normalise` idempotent.
+        let proto = (!c.is_ascii())
+            .then(|| {
+                latin_prototype(c).or_else(|| {
+                    let mut lower = c.to_lowercase();
+                    match (lower.next(), lower.next()) {
+                        (Some(l), None) if l != c => latin_prototype(l),
+                        _ => None,
+                    }
+                })
+            })
+            .flatten();
+        match proto {
+            Some(proto) => out.push_str(&proto),
+            None => out.push(c),
+        }
+    }
+}
+
+/// The text as a reader sees it: default-ignorable code points (zero-width space and
+/// joiners, word joiner, soft hyphen, BOM, bidi controls, variation selectors) removed,
+/// fullwidth and mathematical letters made plain (NFKC), and in each word that mixes
+/// scripts every look-alike of a Latin letter (Cyrillic `а`, Greek `Ο`) replaced by it,
+/// following the UTS #39 confusable skeleton.  ASCII is never changed (digits stay digits),
+/// plain text costs one scan, and words wholly in one script (Russian, Greek) keep their
+/// letters.  Wrappers that hide their trigger words with such characters thus get the
+/// template id, MinHash and features of their plain form.
+pub fn fold_confusables(text: &str) -> Cow<'_, str> {
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    let in_word = |c: char| c.is_alphanumeric() || is_invisible(c);
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| in_word(c)) {
+        out.push_str(&rest[..start]);
+        let word = &rest[start..];
+        let end = word.find(|c: char| !in_word(c)).unwrap_or(word.len());
+        if word[..end].is_ascii() {
+            out.push_str(&word[..end]);
+        } else {
+            fold_word(&word[..end], &mut out);
+        }
+        rest = &word[end..];
+    }
+    out.push_str(rest);
+    if out == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(out)
+    }
+}
 
 /// `pattern.subn(repl, text)` on a fancy pattern; `None` when nothing matched.
 fn fancy_sub(
@@ -170,12 +272,13 @@ fn hex_slot(caps: &FancyCaptures<'_>) -> String {
 
 /// The first step of extraction.
 pub fn normalise(prompt: &str, cfg: &Config) -> Result<String, ExtractError> {
+    let prompt = fold_confusables(prompt);
     let mut text = String::with_capacity(prompt.len() + 1);
     text.push('\n');
     if prompt.contains('\r') {
         text.push_str(&prompt.replace("\r\n", "\n").replace('\r', "\n"));
     } else {
-        text.push_str(prompt);
+        text.push_str(&prompt);
     }
     if text
         .chars()
@@ -275,6 +378,23 @@ mod tests {
         assert_eq!(
             norm("<task>Do it</task> {\"a\": {\"b\": 1}}"),
             "<task> <#quote> <#json>"
+        );
+    }
+
+    #[test]
+    fn confusables_and_invisible_characters_fold_to_the_plain_text() {
+        let disguised = "Th\u{0456}nk st\u{200b}ep by\u{00a0}step, ans\u{00ad}wer in \u{0408}\u{0405}\u{039f}\u{039d} \u{ff2a}SON";
+        assert_eq!(
+            fold_confusables(disguised),
+            "Think step by\u{00a0}step, answer in JSON JSON"
+        );
+        // accented Latin, whole words of other scripts' own letters and CJK are kept
+        for kept in ["café naïve", "日本語のテキスト", "plain ascii 0123", "Здравствуйте, объясни"] {
+            assert!(matches!(fold_confusables(kept), Cow::Borrowed(_)), "{kept}");
+        }
+        assert_eq!(
+            norm(disguised),
+            norm("Think step by step, answer in JSON JSON")
         );
     }
 
