@@ -45,23 +45,7 @@ Other kinds are allowed on the wire; the detector cannot see them in an event,
 so they are kept in ``CompiledSignature.unsupported`` and never match.
 """
 
-BEHAVIOUR_METRICS = (
-    "events",
-    "observed_hours",
-    "rate_per_hour",
-    "gap_cv",
-    "active_hours",
-    "distinct_categories",
-    "category_entropy",
-    "template_diversity",
-    "structured_share",
-    "cot_share",
-    "throttle_share",
-    "completion_ratio",
-    "asn_distinct",
-    "ip24_distinct",
-    "account_age_days",
-)
+BEHAVIOUR_METRICS: tuple[str, ...] = tuple(_native.BEHAVIOUR_METRICS)
 """Metrics a signature may bound: ``<metric>`` or ``min_<metric>`` (at least), ``max_<metric>``."""
 
 BEHAVIOUR_ALIASES = {

@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 
@@ -70,6 +70,8 @@ from streams.wire.schemas import (
     compile_validator,
 )
 from streams.wire.to_wire import TO_WIRE
+
+T = TypeVar("T")
 
 # Defaults of the size limits; the detector's configuration passes its own values.
 MAX_DEAD_LETTER_ORIGINAL_BYTES: Final = 512 * 1024
@@ -200,14 +202,26 @@ def decode_signature(
     Signatures come from other organisations' tools, so a bad one must not stop
     the detector from loading the good ones.
     """
+    return _or_dead_letter(
+        lambda: _signature_from_wire(load_valid(raw, _validate_signature, max_record_bytes)),
+        raw,
+        (topic, partition, offset, timestamp),
+    )
+
+
+def _or_dead_letter(
+    decode: Callable[[], T],
+    raw: RawValue,
+    where: tuple[str | None, int | None, int | None, float | None],
+) -> T | DeadLetter:
+    """``decode()``, or a dead letter keeping ``raw`` and the reason of its failure, with the
+    source coordinates ``where`` (topic, partition, offset, timestamp); never raises."""
     try:
-        return _signature_from_wire(load_valid(raw, _validate_signature, max_record_bytes))
+        return decode()
     except CodecError as exc:
-        return _dead_letter(raw, exc.reason, exc.detail, topic, partition, offset, timestamp)
+        return _dead_letter(raw, exc.reason, exc.detail, *where)
     except Exception as exc:
-        return _dead_letter(
-            raw, "internal_error", describe_fault(exc), topic, partition, offset, timestamp
-        )
+        return _dead_letter(raw, "internal_error", describe_fault(exc), *where)
 
 
 def decode_alert(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Alert:
@@ -263,28 +277,28 @@ def decode_suppression(
     Anyone with access to the suppressions topic can write to it, so a bad record must not
     stop a worker from applying the good ones.
     """
-    try:
-        obj = load_valid(raw, _validate_suppression, max_record_bytes)
-        suppression = Suppression(
-            suppression_id=obj["suppression_id"],
-            ts=wire_timestamp("ts", obj["ts"]),
-            expires_at=wire_timestamp("expires_at", obj["expires_at"]),
-            accounts=tuple(obj["accounts"]),
-            alert_id=obj.get("alert_id"),
-            analyst=obj.get("analyst", ""),
-            reason=obj.get("reason", ""),
-            decision_id=obj.get("decision_id"),
-            deleted=obj.get("deleted", False),
-        )
-        if suppression.expires_at <= suppression.ts:
-            raise CodecError("invalid_value", "field 'expires_at' must be after 'ts'")
-        return suppression
-    except CodecError as exc:
-        return _dead_letter(raw, exc.reason, exc.detail, topic, partition, offset, timestamp)
-    except Exception as exc:
-        return _dead_letter(
-            raw, "internal_error", describe_fault(exc), topic, partition, offset, timestamp
-        )
+    return _or_dead_letter(
+        lambda: _suppression_from_wire(load_valid(raw, _validate_suppression, max_record_bytes)),
+        raw,
+        (topic, partition, offset, timestamp),
+    )
+
+
+def _suppression_from_wire(obj: dict[str, Any]) -> Suppression:
+    suppression = Suppression(
+        suppression_id=obj["suppression_id"],
+        ts=wire_timestamp("ts", obj["ts"]),
+        expires_at=wire_timestamp("expires_at", obj["expires_at"]),
+        accounts=tuple(obj["accounts"]),
+        alert_id=obj.get("alert_id"),
+        analyst=obj.get("analyst", ""),
+        reason=obj.get("reason", ""),
+        decision_id=obj.get("decision_id"),
+        deleted=obj.get("deleted", False),
+    )
+    if suppression.expires_at <= suppression.ts:
+        raise CodecError("invalid_value", "field 'expires_at' must be after 'ts'")
+    return suppression
 
 
 def decode_decision(raw: RawValue, *, max_record_bytes: int = DEFAULT_MAX_RECORD_BYTES) -> Decision:

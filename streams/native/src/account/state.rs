@@ -12,7 +12,7 @@ use crate::templates::TemplateMatch;
 const HOUR: f64 = 3600.0;
 const DAY: f64 = 86400.0;
 
-/// Metrics a signature may bound, in `streams.stages.signatures.BEHAVIOUR_METRICS` order.
+/// Metrics a signature may bound (exported as `streams._native.BEHAVIOUR_METRICS`).
 pub const METRICS: [&str; 15] = [
     "events",
     "observed_hours",

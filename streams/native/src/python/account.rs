@@ -839,5 +839,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<SignatureBook>()?;
     m.add_class::<Profiler>()?;
     m.add_class::<AccountPartition>()?;
+    // The metrics a signature may bound: the list `streams.stages.signatures` validates against.
+    m.add("BEHAVIOUR_METRICS", METRICS.to_vec())?;
     Ok(())
 }
